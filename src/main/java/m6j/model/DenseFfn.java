@@ -1,0 +1,22 @@
+package m6j.model;
+
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/** The position-wise feed-forward network: d -> dFF -> d with GELU. */
+final class DenseFfn implements Ffn {
+    final Tensor w1, b1, w2, b2;
+
+    DenseFfn(Params p, String prefix, M6Config c) {
+        w1 = p.normal(prefix + "fc1.weight", 0.02, c.dFF(), c.dModel());
+        b1 = p.zeros(prefix + "fc1.bias", c.dFF());
+        w2 = p.normal(prefix + "fc2.weight", 0.02 / Math.sqrt(2.0 * c.nLayers()), c.dModel(), c.dFF());
+        b2 = p.zeros(prefix + "fc2.bias", c.dModel());
+    }
+
+    @Override public Tensor forward(Tensor x, ForwardContext ctx) {
+        Tensor h = torch.gelu(torch.linear(x, w1, Tensors.opt(b1)));  // (B, S, dFF)
+        return torch.linear(h, w2, Tensors.opt(b2));                  // (B, S, d)
+    }
+}

@@ -1,0 +1,58 @@
+package m6j.model;
+
+/**
+ * Shape of an M6 model: image patches and text tokens in one pre-LN transformer with a prefix-LM mask.
+ * Presets live in resources (m6j/presets.json) as data; see {@link Presets}.
+ */
+public record M6Config(String name, int vocabSize, int dModel, int nLayers, int nHeads, int dFF,
+                       int maxTextLen, int imageSize, int patchSize, int channels,
+                       MoeConfig moe, boolean shareLayers) {
+    public M6Config {
+        if (name == null || name.isBlank()) throw new IllegalArgumentException("name is required");
+        if (vocabSize < 1 || dModel < 1 || nLayers < 1 || nHeads < 1 || dFF < 1 || maxTextLen < 2)
+            throw new IllegalArgumentException("sizes must be positive: " + name);
+        if (dModel % nHeads != 0) throw new IllegalArgumentException("dModel must be divisible by nHeads");
+        if (patchSize < 1 || imageSize % patchSize != 0) throw new IllegalArgumentException("imageSize must be a multiple of patchSize");
+        if (channels < 1) throw new IllegalArgumentException("channels must be >= 1");
+        if (moe == null) moe = MoeConfig.dense();
+    }
+
+    public int headDim() { return dModel / nHeads; }
+
+    public int patches() { return (imageSize / patchSize) * (imageSize / patchSize); }
+
+    public int patchDim() { return channels * patchSize * patchSize; }
+
+    public M6Config withVocab(int v) {
+        return new M6Config(name, v, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers);
+    }
+
+    public M6Config withMoe(MoeConfig m) {
+        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, m, shareLayers);
+    }
+
+    public M6Config withLayers(int n) {
+        return new M6Config(name, vocabSize, dModel, n, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers);
+    }
+
+    /** Parameter count: total, and active per token (k of E experts in MoE layers). Embedding table counted once (tied head). */
+    public long[] parameterCounts() {
+        long d = dModel, f = dFF;
+        long attn = 4 * d * d + 4 * d;
+        long ln = 4 * d;
+        long dense = 2 * d * f + f + d;
+        long total = (long) vocabSize * d + (long) maxTextLen * d + (long) patches() * d + patchDim() * d + d + 2 * d;
+        long active = total;
+        for (int l = 0; l < nLayers; l++) {
+            long blk = attn + ln;
+            if (moe.isMoeLayer(l)) {
+                total += blk + moe.experts() * dense + moe.experts() * d;
+                active += blk + moe.k() * dense + moe.experts() * d;
+            } else {
+                total += blk + dense;
+                active += blk + dense;
+            }
+        }
+        return new long[]{total, active};
+    }
+}

@@ -1,0 +1,87 @@
+package m6j.model;
+
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/**
+ * M6: one transformer over [image patches][text tokens]. Images are cut into patchSize x patchSize patches,
+ * each linearly embedded (a strided conv written as a linear map) plus a learned patch position; text tokens
+ * get a learned text position. The LM head is tied to the token embedding. Written for one device and
+ * one process: parallelism and offloading wrap it from outside.
+ */
+public final class M6Model {
+    public final M6Config config;
+    public final Params params;
+    private final Tensor tok, posText, posImage, patchW, patchB, lnfW, lnfB;
+    private final Block[] blocks;
+
+    public M6Model(M6Config c, ScalarType dtype, long seed) {
+        this.config = c;
+        torch.manual_seed(seed);
+        params = new Params(dtype, seed);
+        int d = c.dModel();
+        tok = params.normal("tok.weight", 0.02, c.vocabSize(), d);
+        posText = params.normal("pos_text", 0.01, c.maxTextLen(), d);
+        posImage = params.normal("pos_image", 0.01, c.patches(), d);
+        patchW = params.normal("patch.weight", 0.02, d, c.patchDim());
+        patchB = params.zeros("patch.bias", d);
+        blocks = new Block[c.nLayers()];
+        for (int l = 0; l < c.nLayers(); l++) blocks[l] = new Block(params, c, l);
+        lnfW = params.ones("ln_f.weight", d);
+        lnfB = params.zeros("ln_f.bias", d);
+    }
+
+    /** images uint8 (B, H, W, C) -> (B, P, d). */
+    public Tensor embedImages(Tensor images) {
+        int p = config.patchSize(), g = config.imageSize() / p;
+        long b = images.size(0);
+        Tensor x = images.to(params.dtype()).div(Tensors.scalar(127.5)).sub(Tensors.scalar(1.0)); // [-1, 1]
+        Tensor patches = x.view(b, g, p, g, p, config.channels()).permute(0, 1, 3, 2, 4, 5)
+                .reshape(b, (long) g * g, config.patchDim());                                         // (B, P, p*p*C)
+        return torch.linear(patches, patchW, Tensors.opt(patchB)).add(posImage);
+    }
+
+    /** tokens (B, T) long, starting at text position pos0 -> (B, T, d). */
+    public Tensor embedTokens(Tensor tokens, int pos0) {
+        long t = tokens.size(1);
+        if (pos0 + t > config.maxTextLen())
+            throw new IllegalArgumentException("text longer than the model's context: " + (pos0 + t) + " > " + config.maxTextLen());
+        return torch.embedding(tok, tokens).add(posText.narrow(0, pos0, t));
+    }
+
+    /**
+     * Final hidden states (B, S, d) for [images?][tokens]. mask: (B, 1, S, past+S) from {@link PrefixMask} or null
+     * (attend everywhere: a single decode step). cache: KV cache or null.
+     */
+    public Tensor forward(Tensor images, Tensor tokens, int textPos0, Tensor mask, KvCache cache, ForwardContext ctx) {
+        Tensor x;
+        if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
+        else if (images != null) x = embedImages(images);
+        else x = embedTokens(tokens, textPos0);
+        for (Block blk : blocks) x = blk.forward(x, mask, cache, ctx);
+        if (cache != null) cache.advance((int) x.size(1));
+        return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
+    }
+
+    /** h (..., d) -> logits (..., V) through the tied embedding. */
+    public Tensor logits(Tensor h) { return torch.linear(h, tok); }
+
+    public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype()); }
+
+    /** Copies every parameter's values from the given tensors (same names and shapes); used by checkpoint loading. */
+    public void load(java.util.Map<String, Tensor> tensors, String source) {
+        for (var e : params.named().entrySet()) {
+            Tensor src = tensors.get(e.getKey());
+            if (src == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");
+            long[] want = Tensors.shape(e.getValue()), got = Tensors.shape(src);
+            if (!java.util.Arrays.equals(want, got))
+                throw new IllegalArgumentException(source + ": tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(got)
+                        + ", model expects " + java.util.Arrays.toString(want));
+            try (var ng = new org.bytedeco.pytorch.NoGradGuard()) {
+                e.getValue().copy_(src.to(e.getValue().scalar_type()));
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package m6j.model;
+
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.T_TensorTensor_T;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Mixture-of-experts FFN. Experts are stored batched, w1 (E, d, f) and w2 (E, f, d), so all experts run as
+ * two bmm calls over an (E, C, d) dispatch buffer: the same layout an expert-parallel all-to-all exchanges.
+ * Routing bookkeeping (slot of each assignment) is done in Java on small index arrays; tensors carry the math.
+ */
+final class MoeFfn implements Ffn {
+    private final MoeConfig m;
+    private final int layer, experts, groups, k;
+    final Tensor router, w1, b1, w2, b2;
+
+    MoeFfn(Params p, String prefix, M6Config c, int layer) {
+        this.m = c.moe();
+        this.layer = layer;
+        this.experts = m.experts();
+        this.groups = m.prototypes();
+        this.k = m.k();
+        int d = c.dModel(), f = c.dFF(), e = experts;
+        router = p.normal(prefix + "router.weight", 0.02, e, d);
+        w1 = p.normal(prefix + "w1", 0.02, e, d, f);
+        b1 = p.zeros(prefix + "b1", e, 1, f);
+        w2 = p.normal(prefix + "w2", 0.02 / Math.sqrt(2.0 * c.nLayers()), e, f, d);
+        b2 = p.zeros(prefix + "b2", e, 1, d);
+    }
+
+    @Override public Tensor forward(Tensor x, ForwardContext ctx) {
+        long b = x.size(0), s = x.size(1), d = x.size(2);
+        int n = (int) (b * s), e = experts;
+        Tensor xf = x.reshape(n, d);                                    // (N, d)
+        Tensor logits = torch.linear(xf, router);                       // (N, E)
+        Tensor probs, gates, idx;
+        if (groups > 1) {                                               // k top-1: top-1 inside each prototype group
+            int per = e / groups;
+            probs = torch.softmax(logits.view(n, groups, per), -1);      // (N, G, E/G)
+            T_TensorTensor_T top = probs.max(-1, false);
+            gates = top.get0();                                          // (N, G)
+            long[] offs = new long[groups];
+            for (int g = 0; g < groups; g++) offs[g] = (long) g * per;
+            idx = top.get1().add(Tensors.longs(offs, 1, groups));        // global expert ids (N, G)
+            probs = probs.view(n, e);
+        } else {
+            probs = torch.softmax(logits, -1);                           // (N, E)
+            T_TensorTensor_T top = torch.topk(probs, k, -1, true, true);
+            gates = top.get0();                                          // (N, k)
+            idx = top.get1();
+            if (k > 1) gates = gates.div(gates.sum(new long[]{-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+        }
+        // Assignments in choice-major order (every token's first choice before any second choice, as GShard).
+        long[] choice = Tensors.toLongs(idx.t().contiguous());          // (k*N)
+        int a = choice.length;
+        long[] count = new long[e];
+        long[] pos = new long[a];
+        for (int i = 0; i < a; i++) pos[i] = count[(int) choice[i]]++;
+        int cap = capacity(n, ctx.training, count);
+        long[] slot = new long[a];
+        long[] slotToken = new long[e * cap];
+        java.util.Arrays.fill(slotToken, n);                            // row n of xpad is zeros: empty slot
+        long[] kept = new long[e];
+        long dropped = 0;
+        for (int i = 0; i < a; i++) {
+            int ex = (int) choice[i];
+            if (pos[i] < cap) {
+                slot[i] = (long) ex * cap + pos[i];
+                slotToken[(int) slot[i]] = i % n;
+                kept[ex]++;
+            } else {
+                slot[i] = (long) e * cap;                                // the zero row after all slots: dropped
+                dropped++;
+            }
+        }
+        Tensor xpad = torch.cat(Tensors.vector(xf, torch.zeros(1, d).to(xf.scalar_type())), 0);      // (N+1, d)
+        Tensor disp = xpad.index_select(0, Tensors.longs(slotToken, slotToken.length)).view(e, cap, d); // (E, C, d)
+        Tensor h = torch.gelu(torch.baddbmm(b1, disp, w1));             // (E, C, f)
+        Tensor out = torch.baddbmm(b2, h, w2).view((long) e * cap, d);  // (E*C, d)
+        Tensor outPad = torch.cat(Tensors.vector(out, torch.zeros(1, d).to(out.scalar_type())), 0);
+        Tensor y = outPad.index_select(0, Tensors.longs(slot, a))        // (k*N, d), dropped rows are 0
+                .mul(gates.t().reshape(a, 1))
+                .view(k, n, d).sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        if (m.auxLossWeight() > 0 || m.zLossWeight() > 0) ctx.addAux(auxLoss(logits, probs, count, a));
+        if (ctx.stats != null) ctx.stats.record(layer, kept, dropped, a);
+        return y.view(b, s, d);
+    }
+
+    private int capacity(int tokens, boolean training, long[] count) {
+        if (m.dropTokens()) return m.capacity(tokens, training);
+        long max = 1;
+        for (long c : count) max = Math.max(max, c);
+        return (int) max;                                               // no dropping: room for the busiest expert
+    }
+
+    /** Switch/GShard balance loss E/G * sum_e(frac_e * meanprob_e) (1.0 when balanced) plus router z-loss. */
+    private Tensor auxLoss(Tensor logits, Tensor probs, long[] count, int assignments) {
+        double[] frac = new double[experts];
+        for (int i = 0; i < experts; i++) frac[i] = (double) count[i] / assignments;
+        Tensor meanProb = probs.mean(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());  // (E)
+        Tensor balance = meanProb.mul(Tensor.create(frac, experts).to(probs.scalar_type()))
+                .sum().mul(Tensors.scalar((double) experts / groups));
+        Tensor loss = balance.mul(Tensors.scalar(m.auxLossWeight()));
+        if (m.zLossWeight() > 0) {
+            Tensor z = torch.logsumexp(logits, new long[]{-1}, false);
+            loss = loss.add(z.mul(z).mean().mul(Tensors.scalar(m.zLossWeight())));
+        }
+        return loss;
+    }
+}

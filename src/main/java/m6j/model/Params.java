@@ -1,0 +1,56 @@
+package m6j.model;
+
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * The model's named leaf tensors (names are the safetensors keys). Owning parameters here, not in
+ * libtorch Modules, lets later stages shard experts, offload layers or share blocks by name.
+ */
+public final class Params {
+    private final Map<String, Tensor> map = new LinkedHashMap<>();
+    final ScalarType dtype;
+    final long seed;
+
+    public Params(ScalarType dtype, long seed) {
+        this.dtype = dtype;
+        this.seed = seed;
+    }
+
+    /** The tensor under name, created with init (then marked requires_grad) on first use: shared names alias. */
+    Tensor getOrCreate(String name, Supplier<Tensor> init) {
+        return map.computeIfAbsent(name, n -> {
+            Tensor t = init.get().to(dtype).detach();
+            t.requires_grad_(true);
+            return t;
+        });
+    }
+
+    Tensor normal(String name, double std, long... shape) { return getOrCreate(name, () -> Tensors.normal(std, dtype, shape)); }
+
+    Tensor zeros(String name, long... shape) { return getOrCreate(name, () -> Tensors.zeros(dtype, shape)); }
+
+    Tensor ones(String name, long... shape) { return getOrCreate(name, () -> Tensors.ones(dtype, shape)); }
+
+    public Map<String, Tensor> named() { return Collections.unmodifiableMap(map); }
+
+    public Tensor get(String name) {
+        Tensor t = map.get(name);
+        if (t == null) throw new IllegalArgumentException("no parameter " + name);
+        return t;
+    }
+
+    public long count() {
+        long n = 0;
+        for (Tensor t : map.values()) n += t.numel();
+        return n;
+    }
+
+    public ScalarType dtype() { return dtype; }
+}

@@ -1,0 +1,69 @@
+package m6j.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Named model shapes, read from the bundled m6j/presets.json; configs are also read from and written to JSON files. */
+public final class Presets {
+    public static final ObjectMapper JSON = new ObjectMapper();
+    private static final JsonNode ALL = load();
+
+    private Presets() {}
+
+    private static JsonNode load() {
+        try (InputStream in = Presets.class.getResourceAsStream("/m6j/presets.json")) {
+            return JSON.readTree(in);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static List<String> names() {
+        List<String> out = new ArrayList<>();
+        ALL.fieldNames().forEachRemaining(n -> { if (!n.startsWith("_")) out.add(n); });
+        return out;
+    }
+
+    public static M6Config get(String name) {
+        JsonNode n = ALL.get(name);
+        if (n == null || name.startsWith("_"))
+            throw new IllegalArgumentException("unknown preset '" + name + "'; known: " + String.join(", ", names()));
+        ObjectNode o = n.deepCopy();
+        o.put("name", name);
+        return fromJson(o);
+    }
+
+    public static M6Config fromJson(JsonNode n) {
+        try {
+            ObjectNode o = n.deepCopy();
+            if (!o.has("moe")) o.set("moe", JSON.valueToTree(MoeConfig.dense()));
+            if (!o.has("shareLayers")) o.put("shareLayers", false);
+            return JSON.treeToValue(o, M6Config.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("bad model config: " + e.getMessage(), e);
+        }
+    }
+
+    public static M6Config read(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("missing model config: " + file);
+        try {
+            return fromJson(JSON.readTree(file.toFile()));
+        } catch (IllegalArgumentException | IOException e) {
+            throw new IOException("bad model config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static void write(M6Config c, Path file) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), c);
+    }
+}

@@ -1,0 +1,94 @@
+package m6j.runtime;
+
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+/** Small conversions between Java arrays and libtorch tensors; the one place that knows JavaCPP's quirks. */
+public final class Tensors {
+    private Tensors() {}
+
+    public static Scalar scalar(double v) { return new Scalar(v); }
+
+    public static Tensor longs(long[] data, long... shape) { return Tensor.create(data, shape); }
+
+    public static Tensor floats(float[] data, long... shape) { return Tensor.create(data, shape); }
+
+    public static Tensor bools(boolean[] data, long... shape) { return Tensor.create(data, shape); }
+
+    /** A new leaf tensor with values ~ N(0, std^2) in the given dtype (uses the torch generator). */
+    public static Tensor normal(double std, ScalarType dtype, long... shape) {
+        Tensor t = torch.randn(shape).to(dtype);
+        return t.mul_(scalar(std));
+    }
+
+    public static Tensor zeros(ScalarType dtype, long... shape) { return torch.zeros(shape).to(dtype); }
+
+    public static Tensor ones(ScalarType dtype, long... shape) { return torch.ones(shape).to(dtype); }
+
+    public static TensorOptional opt(Tensor t) { return t == null ? new TensorOptional() : new TensorOptional(t); }
+
+    public static TensorVector vector(Tensor... ts) {
+        TensorVector v = new TensorVector();
+        for (Tensor t : ts) v.push_back(t);
+        return v;
+    }
+
+    /** Backward with an explicit gradient, for staged (non-autograd-linked) pieces. */
+    public static void backward(Tensor out, Tensor grad) {
+        out.backward(grad, new BoolOptional(), false, new TensorArrayRefOptional());
+    }
+
+    public static float[] toFloats(Tensor t) {
+        Tensor c = t.detach().to(ScalarType.Float).contiguous();
+        float[] out = new float[(int) c.numel()];
+        c.data_ptr_float().get(out);
+        return out;
+    }
+
+    public static double[] toDoubles(Tensor t) {
+        Tensor c = t.detach().to(ScalarType.Double).contiguous();
+        double[] out = new double[(int) c.numel()];
+        c.data_ptr_double().get(out);
+        return out;
+    }
+
+    public static long[] toLongs(Tensor t) {
+        Tensor c = t.detach().to(ScalarType.Long).contiguous();
+        long[] out = new long[(int) c.numel()];
+        c.data_ptr_long().get(out);
+        return out;
+    }
+
+    public static long[] shape(Tensor t) {
+        long[] s = new long[(int) t.dim()];
+        for (int i = 0; i < s.length; i++) s[i] = t.size(i);
+        return s;
+    }
+
+    public static Tensor sumAll(Tensor t) { return t.sum(new ScalarTypeOptional()); }
+
+    /** Raw little-endian bytes of a contiguous CPU tensor (for safetensors). */
+    public static byte[] bytes(Tensor t) {
+        Tensor c = t.detach().cpu().contiguous();
+        long n = c.nbytes();
+        byte[] out = new byte[Math.toIntExact(n)];
+        new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(n).get(out);
+        return out;
+    }
+
+    /** A new tensor holding a copy of raw little-endian bytes. */
+    public static Tensor fromBytes(byte[] data, ScalarType dtype, long... shape) {
+        Tensor t = torch.empty(shape).to(dtype);
+        if (t.nbytes() != data.length)
+            throw new IllegalArgumentException("byte length " + data.length + " does not match shape/dtype (" + t.nbytes() + ")");
+        new org.bytedeco.javacpp.BytePointer(t.data_ptr()).capacity(data.length).put(data);
+        return t;
+    }
+}
