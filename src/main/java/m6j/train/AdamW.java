@@ -1,0 +1,105 @@
+package m6j.train;
+
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW written out with in-place ops, so its state (m, v) is ours to checkpoint, shard or offload.
+ * Weight decay applies to matrices only (not biases, norms or 1-D tensors).
+ */
+public final class AdamW {
+    public record Options(double beta1, double beta2, double eps, double weightDecay) {
+        public Options {
+            if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) throw new IllegalArgumentException("betas must be in [0, 1)");
+            if (eps <= 0 || weightDecay < 0) throw new IllegalArgumentException("eps > 0 and weightDecay >= 0 required");
+        }
+        public static Options defaults(double wd) { return new Options(0.9, 0.95, 1e-8, wd); }
+    }
+
+    private final Map<String, Tensor> params;
+    private final Map<String, Tensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+    private final Options o;
+    private long step;
+
+    public AdamW(Map<String, Tensor> params, Options o) {
+        this.params = params;
+        this.o = o;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (var e : params.entrySet()) {                      // allocated here, outside any step's PointerScope
+                m.put(e.getKey(), e.getValue().detach().clone().zero_());
+                v.put(e.getKey(), e.getValue().detach().clone().zero_());
+            }
+        }
+    }
+
+    public long step() { return step; }
+
+    /** One update with learning rate lr; parameters without a gradient are skipped. */
+    public void update(double lr) {
+        step++;
+        double bc1 = 1 - Math.pow(o.beta1(), step), bc2 = 1 - Math.pow(o.beta2(), step);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (var e : params.entrySet()) {
+                Tensor p = e.getValue(), g = p.grad();
+                if (g == null || !g.defined()) continue;
+                Tensor mm = m.get(e.getKey()), vv = v.get(e.getKey());
+                mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
+                vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
+                if (o.weightDecay() > 0 && p.dim() >= 2) p.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
+                Tensor denom = vv.div(Tensors.scalar(bc2)).sqrt_().add_(Tensors.scalar(o.eps()));
+                p.addcdiv_(mm, denom, Tensors.scalar(-lr / bc1));
+            }
+        }
+    }
+
+    public static void zeroGrad(Map<String, Tensor> params) {
+        for (Tensor p : params.values()) {
+            Tensor g = p.grad();
+            if (g != null && g.defined()) g.zero_();
+        }
+    }
+
+    /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
+    public static double clipGradNorm(Map<String, Tensor> params, double maxNorm) {
+        double sq = 0;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (Tensor p : params.values()) {
+                Tensor g = p.grad();
+                if (g != null && g.defined()) { double n = g.norm().item_double(); sq += n * n; }
+            }
+            double norm = Math.sqrt(sq);
+            if (maxNorm > 0 && norm > maxNorm) {
+                double s = maxNorm / (norm + 1e-6);
+                for (Tensor p : params.values()) {
+                    Tensor g = p.grad();
+                    if (g != null && g.defined()) g.mul_(Tensors.scalar(s));
+                }
+            }
+            return norm;
+        }
+    }
+
+    /** State for checkpoints: "m.NAME", "v.NAME". */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        m.forEach((k, t) -> out.put("m." + k, t));
+        v.forEach((k, t) -> out.put("v." + k, t));
+        return out;
+    }
+
+    public void load(Map<String, Tensor> state, long step, String source) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (String k : params.keySet()) {
+                Tensor sm = state.get("m." + k), sv = state.get("v." + k);
+                if (sm == null || sv == null) throw new IllegalArgumentException(source + ": missing optimizer state for '" + k + "'");
+                m.get(k).copy_(sm);
+                v.get(k).copy_(sv);
+            }
+        }
+        this.step = step;
+    }
+}

@@ -1,0 +1,99 @@
+package m6j.train;
+
+import m6j.data.Corpus;
+import m6j.data.Example;
+import m6j.data.Split;
+import m6j.data.Tokenizer;
+import m6j.model.M6Config;
+
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The corpus's train split, tokenized once, with one deterministic sampler per objective. A sampler's whole
+ * state is how many examples it has handed out, so a checkpoint can store it and resume exactly.
+ */
+public final class TrainData {
+    record Item(int[] ids, byte[] image) {}
+
+    private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>();
+    private final Map<Objective, Long> consumed = new EnumMap<>(Objective.class);
+    private final Sequences seqs;
+    private final M6Config cfg;
+    private final long seed;
+
+    public TrainData(Corpus corpus, Tokenizer tok, M6Config cfg, int sentinels, long seed) {
+        this.cfg = cfg;
+        this.seed = seed;
+        this.seqs = new Sequences(tok, cfg.maxTextLen(), sentinels);
+        if (corpus.imageSize() != cfg.imageSize())
+            throw new IllegalArgumentException("corpus images are " + corpus.imageSize() + "px but the model expects "
+                    + cfg.imageSize() + "px: rebuild the corpus with --image-size " + cfg.imageSize());
+        Map<String, int[]> cache = new HashMap<>();
+        for (Example e : corpus.examples(Split.TRAIN)) {
+            int[] ids = cache.computeIfAbsent(e.text(), tok::encode);
+            if (ids.length == 0) continue;
+            if (e.image() != null) imageText.add(new Item(ids, e.image()));
+            else text.add(new Item(ids, null));
+        }
+        for (Objective o : Objective.values()) consumed.put(o, 0L);
+    }
+
+    public int imageTextCount() { return imageText.size(); }
+
+    public int textCount() { return text.size(); }
+
+    public boolean has(Objective o) { return !(o.needsImage ? imageText : text).isEmpty(); }
+
+    public Map<Objective, Long> position() { return new EnumMap<>(consumed); }
+
+    public void seek(Map<Objective, Long> pos) { consumed.putAll(pos); }
+
+    /** The next batch of objective o; rng drives corruption and prefix choices. */
+    public Batch next(Objective o, int batchSize, Random rng) {
+        List<Item> pool = o.needsImage ? imageText : text;
+        if (pool.isEmpty()) throw new IllegalStateException("no training examples for objective " + o.id());
+        List<Sequence> out = new ArrayList<>(batchSize);
+        List<byte[]> images = o.needsImage ? new ArrayList<>(batchSize) : null;
+        for (int i = 0; i < batchSize; i++) {
+            Item it = pool.get(pick(o, pool.size()));
+            out.add(switch (o) {
+                case ITT -> seqs.caption(it.ids());
+                case MTT -> seqs.maskedCaption(it.ids(), rng);
+                case DENOISE -> seqs.denoise(it.ids(), rng);
+                case LM -> seqs.lm(it.ids(), rng);
+            });
+            if (images != null) images.add(it.image());
+        }
+        return Batch.of(o, out, images, cfg.imageSize(), cfg.channels(), cfg.patches());
+    }
+
+    /** Index of the next example: epoch-wise permutations seeded by (seed, objective, epoch). */
+    private int pick(Objective o, int n) {
+        long c = consumed.get(o);
+        consumed.put(o, c + 1);
+        long epoch = c / n;
+        int[] perm = permutation(o, epoch, n);
+        return perm[(int) (c % n)];
+    }
+
+    private final Map<Objective, Object[]> permCache = new EnumMap<>(Objective.class);
+
+    private int[] permutation(Objective o, long epoch, int n) {
+        Object[] cached = permCache.get(o);
+        if (cached != null && (long) cached[0] == epoch) return (int[]) cached[1];
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        Random r = new Random(seed * 1_000_003L + o.ordinal() * 7919L + epoch);
+        for (int i = n - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = p[i]; p[i] = p[j]; p[j] = t;
+        }
+        permCache.put(o, new Object[]{epoch, p});
+        return p;
+    }
+}

@@ -1,0 +1,228 @@
+package m6j.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.data.Corpus;
+import m6j.data.Example;
+import m6j.data.Split;
+import m6j.data.Tokenizer;
+import m6j.model.ForwardContext;
+import m6j.model.M6Config;
+import m6j.model.M6Model;
+import m6j.model.Presets;
+import m6j.runtime.Memory;
+import m6j.runtime.Tensors;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * The pretraining loop: per step, pick an objective from the mixture (seeded by step), build its batch,
+ * forward, cross-entropy on target positions + MoE aux loss, backward, clip, AdamW, schedule. Every source of
+ * randomness is a function of (seed, step) or of the checkpointed data position, so --resume is exact.
+ */
+public final class Trainer {
+    private final TrainOptions o;
+    private final PrintStream log;
+    private final M6Model model;
+    private final Tokenizer tok;
+    private final TrainData data;
+    private final AdamW opt;
+    private final LrSchedule schedule;
+    private final List<StepRecord> history = new ArrayList<>();
+    private int step;
+    private Path lastCheckpoint;
+
+    /** Starts a new run, or with resume continues from the run directory's latest complete checkpoint. */
+    public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log) throws IOException {
+        this.o = o;
+        this.log = log;
+        Corpus corpus = Corpus.open(o.corpus());
+        Files.createDirectories(o.runDir());
+        var ckpt = resume ? Checkpoint.latest(o.runDir()) : java.util.Optional.<Path>empty();
+        if (resume && ckpt.isEmpty()) log.println("m6j: no checkpoint in " + o.runDir() + "; starting from scratch");
+        if (ckpt.isPresent()) {
+            Checkpoint.Loaded l = Checkpoint.load(ckpt.get());
+            tok = l.tokenizer();
+            model = l.model();
+            JsonNode t = l.trainer();
+            step = t.path("step").asInt();
+            data = new TrainData(corpus, tok, model.config, o.sentinels(), o.seed());
+            Map<Objective, Long> pos = new EnumMap<>(Objective.class);
+            t.path("position").fields().forEachRemaining(e -> pos.put(Objective.parse(e.getKey()), e.getValue().asLong()));
+            data.seek(pos);
+            opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
+            Checkpoint.loadOptimizer(ckpt.get(), opt, t.path("optimizerStep").asLong());
+            readHistory();
+            log.printf("m6j: resumed %s at step %d%n", ckpt.get(), step);
+        } else {
+            tok = tokenizer(corpus, preset.vocabSize(), o.sentinels(), o.runDir().resolve("tokenizer.json"), log);
+            M6Config cfg = preset.withVocab(tok.vocabSize());
+            model = new M6Model(cfg, ScalarType.Float, o.seed());
+            data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
+            opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
+            Files.deleteIfExists(metricsFile());
+        }
+        for (Objective ob : o.mixture().keySet())
+            if (o.mixture().get(ob) > 0 && !data.has(ob))
+                throw new IllegalArgumentException("the corpus has no examples for objective " + ob.id());
+        schedule = new LrSchedule(o.lr(), o.minLr(), o.warmup(), o.steps());
+        long[] counts = model.config.parameterCounts();
+        log.printf("m6j: model %s: %,d parameters (%,d active per token), vocab %d; %,d image-text and %,d text examples%n",
+                model.config.name(), counts[0], counts[1], tok.vocabSize(), data.imageTextCount(), data.textCount());
+    }
+
+    /** Loads RUN/tokenizer.json, or trains one on the corpus's train texts and saves it there. */
+    public static Tokenizer tokenizer(Corpus corpus, int vocab, int sentinels, Path file, PrintStream log) throws IOException {
+        if (Files.isRegularFile(file)) return Tokenizer.load(file);
+        long t0 = System.nanoTime();
+        List<String> texts = new ArrayList<>();
+        for (Example e : corpus.examples(Split.TRAIN)) texts.add(e.text());
+        Tokenizer tok = Tokenizer.train(texts, vocab, Tokenizer.defaultSpecials(sentinels));
+        tok.save(file);
+        log.printf("m6j: trained a %d-token BPE tokenizer on %,d texts in %.1f s -> %s%n",
+                tok.vocabSize(), texts.size(), (System.nanoTime() - t0) / 1e9, file);
+        return tok;
+    }
+
+    public M6Model model() { return model; }
+
+    public Tokenizer tokenizer() { return tok; }
+
+    public List<StepRecord> history() { return history; }
+
+    public int step() { return step; }
+
+    public Path lastCheckpoint() { return lastCheckpoint; }
+
+    /** Trains until step == until (at most o.steps()), checkpointing every checkpointEvery steps and at the end. */
+    public void run(int until) throws IOException {
+        until = Math.min(until, o.steps());
+        if (step >= until) return;
+        try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(o.steps())
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).showSpeed()
+                .setConsumer(new ConsoleProgressBarConsumer(System.err, 110)).startsFrom(step, Duration.ZERO).build();
+             BufferedWriter metrics = Files.newBufferedWriter(metricsFile(), StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            while (step < until) {
+                StepRecord r = trainStep();
+                history.add(r);
+                metrics.write(Presets.JSON.writeValueAsString(r));
+                metrics.newLine();
+                step++;
+                pb.stepTo(step);
+                pb.setExtraMessage(String.format("loss %.3f %s %.0f tok/s", r.loss(), r.objective(), r.tokensPerSecond()));
+                boolean last = step == until;
+                if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || last) {
+                    metrics.flush();
+                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints());
+                    plot();
+                }
+            }
+        }
+    }
+
+    private StepRecord trainStep() {
+        long t0 = System.nanoTime();
+        try (PointerScope scope = new PointerScope()) {
+            torch.manual_seed(o.seed() * 1_000_003L + step);
+            Random rng = new Random(o.seed() * 0x9E3779B97F4A7C15L + step);
+            double loss = 0, aux = 0;
+            long tokens = 0;
+            Objective first = null;
+            for (int micro = 0; micro < o.accum(); micro++) {
+                Objective ob = pick(rng);
+                if (first == null) first = ob;
+                Batch b = data.next(ob, o.batchSize(), rng);
+                ForwardContext ctx = ForwardContext.train();
+                Tensor lossT = loss(model, b, ctx);
+                Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
+                total.div(Tensors.scalar(o.accum())).backward();
+                loss += lossT.item_double() / o.accum();
+                if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double() / o.accum();
+                tokens += b.positions();
+            }
+            double norm = AdamW.clipGradNorm(model.params.named(), o.clip());
+            double lr = schedule.at(step);
+            opt.update(lr);
+            AdamW.zeroGrad(model.params.named());
+            double ms = (System.nanoTime() - t0) / 1e6;
+            return new StepRecord(step, o.accum() == 1 ? first.id() : "mix", loss, aux, lr, norm, tokens, ms,
+                    tokens / (ms / 1000), Memory.rss());
+        }
+    }
+
+    /** Mean cross-entropy of the batch's target positions (hidden states gathered before the LM head). */
+    public static Tensor loss(M6Model model, Batch b, ForwardContext ctx) {
+        Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
+        Tensor picked = h.reshape(-1, model.config.dModel()).index_select(0, b.lossPositions()); // (N, d)
+        return torch.cross_entropy(model.logits(picked), b.targets());
+    }
+
+    private Objective pick(Random rng) {
+        double total = 0;
+        for (double w : o.mixture().values()) total += w;
+        double r = rng.nextDouble() * total;
+        Objective last = null;
+        for (Objective ob : Objective.values()) {           // fixed order: same choice for the same r
+            Double w = o.mixture().get(ob);
+            if (w == null || w <= 0) continue;
+            last = ob;
+            if ((r -= w) < 0) return ob;
+        }
+        return last;
+    }
+
+    private ObjectNode trainerState() {
+        ObjectNode n = Presets.JSON.createObjectNode();
+        n.put("step", step);
+        n.put("seed", o.seed());
+        n.put("optimizerStep", opt.step());
+        ObjectNode pos = n.putObject("position");
+        data.position().forEach((k, v) -> pos.put(k.id(), v));
+        n.set("options", Presets.JSON.valueToTree(o));
+        return n;
+    }
+
+    private Path metricsFile() { return o.runDir().resolve("metrics.jsonl"); }
+
+    /** On resume: keep the metrics up to the checkpoint's step, drop those of the lost steps after it. */
+    private void readHistory() throws IOException {
+        if (!Files.isRegularFile(metricsFile())) return;
+        List<String> keep = new ArrayList<>();
+        for (String line : Files.readAllLines(metricsFile())) {
+            if (line.isBlank()) continue;
+            try {
+                StepRecord r = Presets.JSON.readValue(line, StepRecord.class);
+                if (r.step() < step) { history.add(r); keep.add(line); }
+            } catch (IOException e) {
+                // a line cut by the interruption: dropped
+            }
+        }
+        Files.write(metricsFile(), keep);
+    }
+
+    private void plot() throws IOException {
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
+        for (StepRecord r : history) series.computeIfAbsent(r.objective(), k -> new ArrayList<>()).add(new double[]{r.step(), r.loss()});
+        LossPlot.write(o.runDir().resolve("loss.png"), "m6j " + model.config.name() + " training loss", series);
+    }
+}
