@@ -1,0 +1,3 @@
+package m6j.data;
+
+public enum Split { TRAIN, TEST }
