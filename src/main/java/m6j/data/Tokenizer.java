@@ -24,7 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * regex elsewhere; the same pipeline is written to tokenizer.json so the Hugging Face
  * {@code tokenizers} library produces identical ids. One deliberate difference: {@link #encode}
  * treats special-token strings inside the text as plain text, whereas Hugging Face matches added
- * tokens in raw text.
+ * tokens in raw text. (Checked against the Rust library via its Node binding, tokenizers 0.23.2, and
+ * against tokenizers.js: identical ids on ~4,000 English, Chinese and random Unicode strings.)
  *
  * <p>Instances are immutable apart from an internal per-pre-token cache and are thread-safe.
  */

@@ -72,6 +72,8 @@ class TokenizerTest {
                 "かな カナ 한국어 ｆｕｌｌｗｉｄｔｈ", "<pad><bos> not special here <extra_id_0>")) {
             assertRoundTrip(tok, s);
         }
+        // Documented limit: input must be valid Unicode; a lone surrogate becomes '?'.
+        assertThat(tok.decode(tok.encode("a\uD800b"))).isEqualTo("a?b");
     }
 
     @Test
