@@ -10,13 +10,14 @@ public final class KvCache implements AutoCloseable {
     private final int maxLen;
     private int length;
 
-    public KvCache(M6Config c, int batch, int maxLen, ScalarType dtype) {
+    public KvCache(M6Config c, int batch, int maxLen, ScalarType dtype, org.bytedeco.pytorch.Device device) {
         this.maxLen = maxLen;
         k = new Tensor[c.nLayers()];
         v = new Tensor[c.nLayers()];
         for (int l = 0; l < c.nLayers(); l++) {
             k[l] = Tensors.zeros(dtype, batch, c.nHeads(), maxLen, c.headDim());
             v[l] = Tensors.zeros(dtype, batch, c.nHeads(), maxLen, c.headDim());
+            if (!m6j.runtime.Devices.isCpu(device)) { k[l] = k[l].to(device, dtype); v[l] = v[l].to(device, dtype); }
         }
     }
 

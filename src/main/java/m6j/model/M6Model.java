@@ -1,5 +1,6 @@
 package m6j.model;
 
+import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -17,10 +18,12 @@ public final class M6Model {
     private final Tensor tok, posText, posImage, patchW, patchB, lnfW, lnfB;
     private final Block[] blocks;
 
-    public M6Model(M6Config c, ScalarType dtype, long seed) {
+    public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, null); }
+
+    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device) {
         this.config = c;
         torch.manual_seed(seed);
-        params = new Params(dtype, seed);
+        params = new Params(dtype, seed, device);
         int d = c.dModel();
         tok = params.normal("tok.weight", 0.02, c.vocabSize(), d);
         posText = params.normal("pos_text", 0.01, c.maxTextLen(), d);
@@ -56,6 +59,9 @@ public final class M6Model {
      * (attend everywhere: a single decode step). cache: KV cache or null.
      */
     public Tensor forward(Tensor images, Tensor tokens, int textPos0, Tensor mask, KvCache cache, ForwardContext ctx) {
+        images = Devices.like(tok, images);
+        tokens = Devices.like(tok, tokens);
+        mask = Devices.like(tok, mask);
         Tensor x;
         if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
         else if (images != null) x = embedImages(images);
@@ -68,7 +74,7 @@ public final class M6Model {
     /** h (..., d) -> logits (..., V) through the tied embedding. */
     public Tensor logits(Tensor h) { return torch.linear(h, tok); }
 
-    public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype()); }
+    public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype(), params.device()); }
 
     /** Copies every parameter's values from the given tensors (same names and shapes); used by checkpoint loading. */
     public void load(java.util.Map<String, Tensor> tensors, String source) {

@@ -1,5 +1,6 @@
 package m6j.model;
 
+import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
@@ -42,7 +43,7 @@ final class MoeFfn implements Ffn {
             gates = top.get0();                                          // (N, G)
             long[] offs = new long[groups];
             for (int g = 0; g < groups; g++) offs[g] = (long) g * per;
-            idx = top.get1().add(Tensors.longs(offs, 1, groups));        // global expert ids (N, G)
+            idx = top.get1().add(Devices.like(x, Tensors.longs(offs, 1, groups)));        // global expert ids (N, G)
             probs = probs.view(n, e);
         } else {
             probs = torch.softmax(logits, -1);                           // (N, E)
@@ -74,12 +75,12 @@ final class MoeFfn implements Ffn {
                 dropped++;
             }
         }
-        Tensor xpad = torch.cat(Tensors.vector(xf, torch.zeros(1, d).to(xf.scalar_type())), 0);      // (N+1, d)
-        Tensor disp = xpad.index_select(0, Tensors.longs(slotToken, slotToken.length)).view(e, cap, d); // (E, C, d)
+        Tensor xpad = torch.cat(Tensors.vector(xf, Devices.like(x, torch.zeros(1, d).to(xf.scalar_type()))), 0);      // (N+1, d)
+        Tensor disp = xpad.index_select(0, Devices.like(x, Tensors.longs(slotToken, slotToken.length))).view(e, cap, d); // (E, C, d)
         Tensor h = torch.gelu(torch.baddbmm(b1, disp, w1));             // (E, C, f)
         Tensor out = torch.baddbmm(b2, h, w2).view((long) e * cap, d);  // (E*C, d)
-        Tensor outPad = torch.cat(Tensors.vector(out, torch.zeros(1, d).to(out.scalar_type())), 0);
-        Tensor y = outPad.index_select(0, Tensors.longs(slot, a))        // (k*N, d), dropped rows are 0
+        Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);
+        Tensor y = outPad.index_select(0, Devices.like(x, Tensors.longs(slot, a)))        // (k*N, d), dropped rows are 0
                 .mul(gates.t().reshape(a, 1))
                 .view(k, n, d).sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
         if (m.auxLossWeight() > 0 || m.zLossWeight() > 0) ctx.addAux(auxLoss(logits, probs, count, a));
@@ -99,7 +100,7 @@ final class MoeFfn implements Ffn {
         double[] frac = new double[experts];
         for (int i = 0; i < experts; i++) frac[i] = (double) count[i] / assignments;
         Tensor meanProb = probs.mean(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());  // (E)
-        Tensor balance = meanProb.mul(Tensor.create(frac, experts).to(probs.scalar_type()))
+        Tensor balance = meanProb.mul(Devices.like(probs, Tensor.create(frac, experts).to(probs.scalar_type())))
                 .sum().mul(Tensors.scalar((double) experts / groups));
         Tensor loss = balance.mul(Tensors.scalar(m.auxLossWeight()));
         if (m.zLossWeight() > 0) {

@@ -1,6 +1,8 @@
 package m6j.model;
 
+import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -17,16 +19,22 @@ public final class Params {
     private final Map<String, Tensor> map = new LinkedHashMap<>();
     final ScalarType dtype;
     final long seed;
+    final Device device;
 
-    public Params(ScalarType dtype, long seed) {
+    public Params(ScalarType dtype, long seed) { this(dtype, seed, null); }
+
+    /** device null = CPU. Initial values are drawn on the CPU (same numbers on every device), then moved. */
+    public Params(ScalarType dtype, long seed, Device device) {
         this.dtype = dtype;
         this.seed = seed;
+        this.device = device;
     }
 
     /** The tensor under name, created with init (then marked requires_grad) on first use: shared names alias. */
     Tensor getOrCreate(String name, Supplier<Tensor> init) {
         return map.computeIfAbsent(name, n -> {
             Tensor t = init.get().to(dtype).detach();
+            if (!Devices.isCpu(device)) t = t.to(device, dtype).detach();
             t.requires_grad_(true);
             return t;
         });
@@ -53,4 +61,6 @@ public final class Params {
     }
 
     public ScalarType dtype() { return dtype; }
+
+    public Device device() { return device; }
 }

@@ -46,21 +46,21 @@ public final class Tensors {
     }
 
     public static float[] toFloats(Tensor t) {
-        Tensor c = t.detach().to(ScalarType.Float).contiguous();
+        Tensor c = t.detach().cpu().to(ScalarType.Float).contiguous();
         float[] out = new float[(int) c.numel()];
         c.data_ptr_float().get(out);
         return out;
     }
 
     public static double[] toDoubles(Tensor t) {
-        Tensor c = t.detach().to(ScalarType.Double).contiguous();
+        Tensor c = t.detach().cpu().to(ScalarType.Double).contiguous();
         double[] out = new double[(int) c.numel()];
         c.data_ptr_double().get(out);
         return out;
     }
 
     public static long[] toLongs(Tensor t) {
-        Tensor c = t.detach().to(ScalarType.Long).contiguous();
+        Tensor c = t.detach().cpu().to(ScalarType.Long).contiguous();
         long[] out = new long[(int) c.numel()];
         c.data_ptr_long().get(out);
         return out;

@@ -7,11 +7,11 @@ import java.util.List;
 import java.util.Random;
 
 /** Builds {@link Sequence}s for each objective from token ids; all randomness comes from the caller's Random. */
-final class Sequences {
+public final class Sequences {
     private final int bos, eos, sep, maxLen;
     private final int[] sentinels;
 
-    Sequences(Tokenizer tok, int maxLen, int sentinelCount) {
+    public Sequences(Tokenizer tok, int maxLen, int sentinelCount) {
         this.bos = tok.id(Tokenizer.BOS);
         this.eos = tok.id(Tokenizer.EOS);
         this.sep = tok.id(Tokenizer.SEP);
@@ -21,7 +21,7 @@ final class Sequences {
     }
 
     /** [BOS] + target: BOS and every target token predict the next one, the last predicts EOS. */
-    Sequence caption(int[] caption) {
+    public Sequence caption(int[] caption) {
         return withPrefix(new int[]{bos}, clip(caption, maxLen - 1));
     }
 
@@ -53,7 +53,7 @@ final class Sequences {
     }
 
     /** Causal LM over the whole text with only BOS as prefix: what perplexity is measured on. */
-    Sequence plainLm(int[] text) {
+    public Sequence plainLm(int[] text) {
         return withPrefix(new int[]{bos}, clip(text, maxLen - 1));
     }
 

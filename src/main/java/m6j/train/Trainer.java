@@ -10,6 +10,7 @@ import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.Presets;
+import m6j.runtime.Devices;
 import m6j.runtime.Memory;
 import m6j.runtime.Tensors;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
@@ -173,8 +174,8 @@ public final class Trainer {
     /** Mean cross-entropy of the batch's target positions (hidden states gathered before the LM head). */
     public static Tensor loss(M6Model model, Batch b, ForwardContext ctx) {
         Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
-        Tensor picked = h.reshape(-1, model.config.dModel()).index_select(0, b.lossPositions()); // (N, d)
-        return torch.cross_entropy(model.logits(picked), b.targets());
+        Tensor picked = h.reshape(-1, model.config.dModel()).index_select(0, Devices.like(h, b.lossPositions())); // (N, d)
+        return torch.cross_entropy(model.logits(picked), Devices.like(h, b.targets()));
     }
 
     private Objective pick(Random rng) {

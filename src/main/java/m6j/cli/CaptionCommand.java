@@ -1,0 +1,37 @@
+package m6j.cli;
+
+import m6j.infer.Captioner;
+import m6j.train.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "caption", mixinStandardHelpOptions = true, description = "Describe images in words (image-to-text).")
+public final class CaptionCommand implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin SamplingOptions sampling;
+
+    @Option(names = {"-m", "--model"}, defaultValue = "work/run", description = "Checkpoint or run directory (default: ${DEFAULT-VALUE}).")
+    Path model;
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG/JPEG/GIF/BMP files.")
+    List<Path> images;
+
+    @Override public Integer call() throws Exception {
+        m6j.infer.Sampling s = sampling.sampling();
+        common.init();
+        Checkpoint.Loaded l = Checkpoint.load(model);
+        Captioner c = new Captioner(l.model(), l.tokenizer());
+        List<byte[]> px = new ArrayList<>();
+        for (Path p : images) px.add(c.load(p));
+        List<String> caps = c.caption(px, s);
+        for (int i = 0; i < images.size(); i++) System.out.println(images.get(i) + "\t" + caps.get(i));
+        return 0;
+    }
+}

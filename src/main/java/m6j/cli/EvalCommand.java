@@ -1,0 +1,59 @@
+package m6j.cli;
+
+import m6j.data.Corpus;
+import m6j.infer.Evaluator;
+import m6j.train.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Held-out caption accuracy, text perplexity per source (vs a unigram baseline) and MoE routing stats.")
+public final class EvalCommand implements Callable<Integer> {
+    @Mixin Common common;
+
+    @Option(names = {"-m", "--model"}, defaultValue = "work/run", description = "Checkpoint or run directory (default: ${DEFAULT-VALUE}).")
+    Path model;
+
+    @Option(names = "--corpus", defaultValue = "work/corpus", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
+    Path corpus;
+
+    @Option(names = "--max-captions", defaultValue = "1000", description = "Held-out images per source.")
+    int maxCaptions;
+
+    @Option(names = "--max-texts", defaultValue = "500", description = "Held-out texts per source.")
+    int maxTexts;
+
+    @Override public Integer call() throws Exception {
+        if (maxCaptions < 1 || maxTexts < 1) throw new IllegalArgumentException("--max-captions and --max-texts must be >= 1");
+        common.init();
+        Checkpoint.Loaded l = Checkpoint.load(model);
+        Evaluator.Report r = new Evaluator(l.model(), l.tokenizer(), Corpus.open(corpus)).run(maxCaptions, maxTexts);
+        print(r, System.out);
+        m6j.model.Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(l.dir().resolve("eval.json").toFile(), r);
+        System.out.println("m6j: wrote " + l.dir().resolve("eval.json"));
+        return 0;
+    }
+
+    static void print(Evaluator.Report r, PrintStream out) {
+        out.println("Held-out captioning (greedy):");
+        for (Evaluator.CaptionResult c : r.captions()) {
+            out.printf("  %-15s %5d images  %s %.1f%%%n", c.source().id(), c.total(),
+                    c.source() == m6j.data.Source.FASHION_MNIST ? "names the right class" : "exact caption", 100 * c.accuracy());
+            for (String[] s : c.samples().subList(0, Math.min(4, c.samples().size())))
+                out.printf("      %-28s -> %-32s [%s]%n", '"' + s[1] + '"', '"' + s[2] + '"', s[3]);
+        }
+        out.println("Held-out text perplexity (tokens; model vs add-one unigram fitted on the train split):");
+        for (Evaluator.PerplexityResult p : r.perplexity())
+            out.printf("  %-15s %7d tokens  model %8.1f   unigram %8.1f   %s%n", p.source().id(), p.tokens(), p.perplexity(),
+                    p.unigramPerplexity(), p.perplexity() < p.unigramPerplexity() ? "below baseline" : "NOT below baseline");
+        if (!r.routing().isEmpty()) {
+            out.println("MoE routing on the evaluation passes (drop rate, share of tokens per expert):");
+            for (String line : r.routing().split("\n")) out.println("  " + line);
+        }
+    }
+}

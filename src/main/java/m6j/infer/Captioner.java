@@ -1,0 +1,60 @@
+package m6j.infer;
+
+import m6j.data.Images;
+import m6j.data.Tokenizer;
+import m6j.model.ForwardContext;
+import m6j.model.M6Config;
+import m6j.model.M6Model;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Image captioning: image files or corpus images -> text, through the prefix [image][BOS]. */
+public final class Captioner {
+    private final M6Model model;
+    private final Tokenizer tok;
+
+    public Captioner(M6Model model, Tokenizer tok) {
+        this.model = model;
+        this.tok = tok;
+    }
+
+    /** RGB uint8 images (imageSize^2 * 3 bytes each) -> (B, H, W, C) tensor. */
+    public static Tensor imageBatch(List<byte[]> images, M6Config c) {
+        int per = c.imageSize() * c.imageSize() * c.channels();
+        byte[] all = new byte[images.size() * per];
+        for (int i = 0; i < images.size(); i++) {
+            if (images.get(i).length != per) throw new IllegalArgumentException("image has " + images.get(i).length + " bytes, expected " + per);
+            System.arraycopy(images.get(i), 0, all, i * per, per);
+        }
+        return Tensor.create(all, false, images.size(), c.imageSize(), c.imageSize(), c.channels());
+    }
+
+    public List<String> caption(List<byte[]> images, Sampling s) {
+        int bos = tok.id(Tokenizer.BOS);
+        int[][] prefix = new int[images.size()][];
+        for (int i = 0; i < prefix.length; i++) prefix[i] = new int[]{bos};
+        List<String> out = new ArrayList<>();
+        try (PointerScope scope = new PointerScope()) {
+            int[][] ids = new Generator(model, tok).generate(imageBatch(images, model.config), prefix, 32, s, ForwardContext.eval());
+            for (int[] r : ids) out.add(tok.decode(r).trim());
+        }
+        return out;
+    }
+
+    /** Reads and normalises an image file to the model's resolution (RGBA flattened on white, padded square). */
+    public byte[] load(Path file) throws IOException {
+        java.awt.image.BufferedImage img;
+        try {
+            img = javax.imageio.ImageIO.read(file.toFile());
+        } catch (IOException e) {
+            throw new IOException("cannot read image " + file + ": " + e.getMessage(), e);
+        }
+        if (img == null) throw new IOException("not an image (no PNG/JPEG/GIF/BMP decoder accepts it): " + file);
+        return Images.toSquareRgb(img, model.config.imageSize());
+    }
+}

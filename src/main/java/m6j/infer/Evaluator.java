@@ -1,0 +1,147 @@
+package m6j.infer;
+
+import m6j.data.Corpus;
+import m6j.data.Example;
+import m6j.data.Source;
+import m6j.data.Split;
+import m6j.data.Tokenizer;
+import m6j.model.ForwardContext;
+import m6j.model.M6Model;
+import m6j.model.RoutingStats;
+import m6j.train.Batch;
+import m6j.train.Objective;
+import m6j.train.Sequence;
+import m6j.train.Sequences;
+import m6j.train.Trainer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** Held-out evaluation: caption accuracy by class, text perplexity per source against a unigram baseline, MoE routing. */
+public final class Evaluator {
+    public record CaptionResult(Source source, int total, int correct, List<String[]> samples) {
+        public double accuracy() { return total == 0 ? 0 : (double) correct / total; }
+    }
+
+    public record PerplexityResult(Source source, long tokens, double perplexity, double unigramPerplexity) {}
+
+    public record Report(List<CaptionResult> captions, List<PerplexityResult> perplexity, String routing) {}
+
+    private final M6Model model;
+    private final Tokenizer tok;
+    private final Corpus corpus;
+
+    public Evaluator(M6Model model, Tokenizer tok, Corpus corpus) {
+        this.model = model;
+        this.tok = tok;
+        this.corpus = corpus;
+    }
+
+    public Report run(int maxCaptions, int maxTexts) {
+        RoutingStats stats = new RoutingStats();
+        List<CaptionResult> caps = new ArrayList<>();
+        for (Source s : Source.values()) {
+            if (!s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
+            caps.add(captions(s, maxCaptions, stats));
+        }
+        List<PerplexityResult> ppl = new ArrayList<>();
+        for (Source s : Source.values()) {
+            if (s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
+            ppl.add(perplexity(s, maxTexts, stats));
+        }
+        return new Report(caps, ppl, stats.summary());
+    }
+
+    /** Greedy captions of held-out images; correct when the caption names the image's class (its label). */
+    public CaptionResult captions(Source source, int max, RoutingStats stats) {
+        List<Example> test = corpus.examples(Split.TEST, source);
+        test = test.subList(0, Math.min(max, test.size()));
+        List<String> labels = new ArrayList<>();
+        for (Example e : corpus.examples(Split.TRAIN, source)) if (!labels.contains(e.label())) labels.add(e.label());
+        Generator gen = new Generator(model, tok);
+        int bos = tok.id(Tokenizer.BOS), correct = 0;
+        List<String[]> samples = new ArrayList<>();
+        for (int i = 0; i < test.size(); i += 64) {
+            List<Example> chunk = test.subList(i, Math.min(test.size(), i + 64));
+            int[][] prefix = new int[chunk.size()][];
+            for (int j = 0; j < prefix.length; j++) prefix[j] = new int[]{bos};
+            try (PointerScope scope = new PointerScope()) {
+                int[][] out = gen.generate(Captioner.imageBatch(chunk.stream().map(Example::image).toList(), model.config),
+                        prefix, 24, Sampling.greedy(), new ForwardContext(false, stats));
+                for (int j = 0; j < out.length; j++) {
+                    String caption = tok.decode(out[j]).trim();
+                    Example e = chunk.get(j);
+                    boolean ok = source == Source.FASHION_MNIST ? e.label().equals(namedClass(caption, labels))
+                            : caption.equalsIgnoreCase(e.text().trim());
+                    if (ok) correct++;
+                    if (samples.size() < 12) samples.add(new String[]{e.id(), e.text(), caption, ok ? "ok" : "wrong"});
+                }
+            }
+        }
+        return new CaptionResult(source, test.size(), correct, samples);
+    }
+
+    /** The class a caption names: the longest label found as whole words (so "t-shirt" beats "shirt"), else null. */
+    static String namedClass(String caption, List<String> labels) {
+        String c = caption.toLowerCase(Locale.ROOT), best = null;
+        for (String l : labels) {
+            if (l.isEmpty()) continue;
+            Pattern p = Pattern.compile("(?<![\\w-])" + Pattern.quote(l.toLowerCase(Locale.ROOT)) + "(?![\\w-])");
+            if (p.matcher(c).find() && (best == null || l.length() > best.length())) best = l;
+        }
+        return best;
+    }
+
+    /** Token-level perplexity of plain left-to-right LM (BOS-only prefix) over held-out texts of one source. */
+    public PerplexityResult perplexity(Source source, int max, RoutingStats stats) {
+        List<Example> test = corpus.examples(Split.TEST, source);
+        test = test.subList(0, Math.min(max, test.size()));
+        Sequences seqs = new Sequences(tok, model.config.maxTextLen(), 1);
+        double nll = 0;
+        long n = 0;
+        List<Sequence> all = new ArrayList<>();
+        for (Example e : test) all.add(seqs.plainLm(tok.encode(e.text())));
+        for (int i = 0; i < all.size(); i += 32) {
+            try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+                Batch b = Batch.of(Objective.LM, all.subList(i, Math.min(all.size(), i + 32)), null,
+                        model.config.imageSize(), model.config.channels(), model.config.patches());
+                Tensor loss = Trainer.loss(model, b, new ForwardContext(false, stats));
+                nll += loss.item_double() * b.targetCount();
+                n += b.targetCount();
+            }
+        }
+        return new PerplexityResult(source, n, Math.exp(nll / Math.max(1, n)), unigram(source, all));
+    }
+
+    /** Perplexity of an add-one unigram model estimated on the source's train split, scored on the same targets. */
+    private double unigram(Source source, List<Sequence> test) {
+        Sequences seqs = new Sequences(tok, model.config.maxTextLen(), 1);
+        Map<Integer, Long> counts = new LinkedHashMap<>();
+        long total = 0;
+        for (Example e : corpus.examples(Split.TRAIN, source)) {
+            for (int t : seqs.plainLm(tok.encode(e.text())).target()) {
+                if (t < 0) continue;
+                counts.merge(t, 1L, Long::sum);
+                total++;
+            }
+        }
+        int v = tok.vocabSize();
+        double nll = 0;
+        long n = 0;
+        for (Sequence s : test) {
+            for (int t : s.target()) {
+                if (t < 0) continue;
+                nll -= Math.log((counts.getOrDefault(t, 0L) + 1.0) / (total + v));
+                n++;
+            }
+        }
+        return Math.exp(nll / Math.max(1, n));
+    }
+}

@@ -1,0 +1,57 @@
+package m6j.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CliTest {
+    record Run(int code, String out, String err) {}
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        var cl = Main.commandLine();
+        cl.setOut(new PrintWriter(out));
+        cl.setErr(new PrintWriter(err));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test void unknownSubcommandOrOptionIsAUsageError() {
+        assertThat(run("frobnicate").code()).isEqualTo(2);
+        Run r = run("train", "--no-such-option");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("Usage:");
+    }
+
+    @Test void badValuesAreUsageErrors() {
+        assertThat(run("train", "--steps", "many").code()).isEqualTo(2);
+        Run r = run("train", "--steps", "0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--steps must be >= 1").contains("Usage:");
+        assertThat(run("train", "--mixture", "itt=x").code()).isEqualTo(2);
+        assertThat(run("train", "--preset", "huge").err()).contains("unknown preset 'huge'");
+        assertThat(run("generate", "-m", "x", "--top-p", "0", "hi").code()).isEqualTo(2);
+        assertThat(run("quickstart", "--from", "elsewhere").code()).isEqualTo(2);
+    }
+
+    @Test void missingCheckpointIsOneLineNamingThePath(@TempDir Path dir) {
+        Run r = run("generate", "-m", dir.resolve("nope").toString(), "hello");
+        assertThat(r.code()).isEqualTo(1);
+        assertThat(r.err().trim()).startsWith("m6j: error: no checkpoint at " + dir.resolve("nope")).doesNotContain("\n");
+    }
+
+    @Test void helpEverywhere() {
+        for (String c : new String[]{"quickstart", "train", "caption", "generate", "eval", "bench"}) {
+            StringWriter out = new StringWriter();
+            var cl = Main.commandLine();
+            cl.setOut(new PrintWriter(out));
+            assertThat(cl.execute(c, "--help")).as(c).isEqualTo(0);
+            assertThat(out.toString()).as(c).contains("Usage: m6j " + c);
+        }
+    }
+}

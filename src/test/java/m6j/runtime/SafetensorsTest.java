@@ -1,0 +1,68 @@
+package m6j.runtime;
+
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class SafetensorsTest {
+    @BeforeAll static void init() { Torch.init(); }
+
+    @Test void roundTripKeepsNamesShapesDtypesAndBytes(@TempDir Path dir) throws IOException {
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put("w", Tensors.normal(1, ScalarType.Float, 3, 4));
+        in.put("d", Tensors.normal(1, ScalarType.Double, 5));
+        in.put("ids", Tensors.longs(new long[]{1, -2, 3}, 3));
+        in.put("mask", Tensors.bools(new boolean[]{true, false}, 2));
+        in.put("bf", Tensors.normal(1, ScalarType.Float, 2, 2).to(ScalarType.BFloat16));
+        Path f = dir.resolve("m.safetensors");
+        Safetensors.write(f, in, Map.of("format", "m6j"));
+        Safetensors.Loaded out = Safetensors.read(f);
+        assertThat(out.metadata()).containsEntry("format", "m6j");
+        assertThat(out.tensors().keySet()).containsExactlyElementsOf(in.keySet());
+        for (String k : in.keySet()) {
+            assertThat(out.tensors().get(k).scalar_type()).isEqualTo(in.get(k).scalar_type());
+            assertThat(Tensors.shape(out.tensors().get(k))).containsExactly(Tensors.shape(in.get(k)));
+            assertThat(Tensors.bytes(out.tensors().get(k))).isEqualTo(Tensors.bytes(in.get(k)));
+        }
+    }
+
+    @Test void fileFollowsTheSafetensorsLayout(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("x.safetensors");
+        Safetensors.write(f, Map.of("a", Tensors.floats(new float[]{1.5f, -2f}, 2)), Map.of());
+        byte[] b = Files.readAllBytes(f);
+        long n = ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(b, 8, (int) n, StandardCharsets.UTF_8).trim();
+        assertThat(header).isEqualTo("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
+        ByteBuffer data = ByteBuffer.wrap(b, 8 + (int) n, 8).order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(data.getFloat()).isEqualTo(1.5f);
+        assertThat(data.getFloat()).isEqualTo(-2f);
+        assertThat(b.length).isEqualTo(8 + n + 8);
+    }
+
+    @Test void corruptOrMissingFilesNameTheFile(@TempDir Path dir) throws IOException {
+        Path missing = dir.resolve("none.safetensors");
+        assertThatThrownBy(() -> Safetensors.read(missing)).isInstanceOf(IOException.class).hasMessageContaining(missing.toString());
+        Path junk = dir.resolve("junk.safetensors");
+        Files.write(junk, new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+        assertThatThrownBy(() -> Safetensors.read(junk)).isInstanceOf(IOException.class).hasMessageContaining(junk.toString());
+        Path cut = dir.resolve("cut.safetensors");
+        Safetensors.write(cut, Map.of("a", Tensors.normal(1, ScalarType.Float, 100)), Map.of());
+        byte[] b = Files.readAllBytes(cut);
+        Files.write(cut, java.util.Arrays.copyOf(b, b.length - 10));
+        assertThatThrownBy(() -> Safetensors.read(cut)).isInstanceOf(IOException.class).hasMessageContaining(cut.toString());
+    }
+}

@@ -1,0 +1,86 @@
+package m6j.train;
+
+import m6j.data.CorpusBuilder;
+import m6j.data.CorpusOptions;
+import m6j.data.DataRoots;
+import m6j.model.M6Config;
+import m6j.model.MoeConfig;
+import m6j.runtime.Torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TrainerTest {
+    static Path corpus;
+    static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
+    static final M6Config MICRO = new M6Config("micro", 300, 32, 2, 2, 64, 32, 32, 8, 3,
+            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
+
+    @BeforeAll static void corpus(@TempDir Path dir) throws IOException {
+        Torch.init();
+        corpus = dir.resolve("corpus");
+        CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150));
+    }
+
+    static TrainOptions opts(Path run, int steps, int every) {
+        return new TrainOptions(corpus, run, steps, 4, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, every, 5,
+                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8);
+    }
+
+    @Test void resumeGivesTheSameLossesAsAnUninterruptedRun(@TempDir Path dir) throws IOException {
+        Trainer full = new Trainer(MICRO, opts(dir.resolve("a"), 8, 4), false, QUIET);
+        full.run(8);
+        List<StepRecord> a = full.history();
+
+        Trainer first = new Trainer(MICRO, opts(dir.resolve("b"), 8, 4), false, QUIET);
+        first.run(4);                                   // "interrupted" after the step-4 checkpoint
+        Trainer resumed = new Trainer(MICRO, opts(dir.resolve("b"), 8, 4), true, QUIET);
+        assertThat(resumed.step()).isEqualTo(4);
+        resumed.run(8);
+        List<StepRecord> b = resumed.history();
+        assertThat(b).hasSize(8);
+        for (int i = 0; i < 8; i++) {
+            assertThat(b.get(i).objective()).isEqualTo(a.get(i).objective());
+            assertThat(b.get(i).loss()).as("loss at step %d", i).isEqualTo(a.get(i).loss());
+        }
+        assertThat(Files.readAllLines(dir.resolve("b/metrics.jsonl"))).hasSize(8);
+        assertThat(dir.resolve("b/loss.png")).exists();
+    }
+
+    @Test void lossGoesDownOnRepeatedData(@TempDir Path dir) throws IOException {
+        Trainer t = new Trainer(MICRO, opts(dir.resolve("r"), 30, 0), false, QUIET);
+        t.run(30);
+        List<StepRecord> h = t.history();
+        double early = h.subList(0, 5).stream().mapToDouble(StepRecord::loss).average().orElseThrow();
+        double late = h.subList(25, 30).stream().mapToDouble(StepRecord::loss).average().orElseThrow();
+        assertThat(late).isLessThan(early);
+    }
+
+    @Test void interruptedSaveIsNotACheckpoint(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("c");
+        new Trainer(MICRO, opts(run, 2, 1), false, QUIET).run(2);
+        Files.createDirectories(run.resolve("checkpoints/step-000003.tmp"));    // what a crash mid-save leaves
+        assertThat(Checkpoint.latest(run)).get().extracting(p -> p.getFileName().toString()).isEqualTo("step-000002");
+    }
+
+    @Test void mismatchedCheckpointGivesOneLineErrorNamingTheFile(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("m");
+        new Trainer(MICRO, opts(run, 1, 1), false, QUIET).run(1);
+        Path ck = Checkpoint.latest(run).orElseThrow();
+        String cfg = Files.readString(ck.resolve("config.json")).replace("\"dFF\" : 64", "\"dFF\" : 96");
+        Files.writeString(ck.resolve("config.json"), cfg);
+        assertThatThrownBy(() -> Checkpoint.load(ck)).isInstanceOf(IOException.class)
+                .hasMessageContaining(ck.resolve("model.safetensors").toString()).hasMessageNotContaining("\n");
+        assertThatThrownBy(() -> Checkpoint.load(dir.resolve("nothing"))).isInstanceOf(IOException.class)
+                .hasMessageContaining(dir.resolve("nothing").toString());
+    }
+}
