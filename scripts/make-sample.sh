@@ -8,6 +8,6 @@ cd "$here"
 mvn -q -B -DskipTests package
 out="$here/data/sample"
 # Keep the hand-written notes; regenerate the data.
-rm -rf "$out/fashion-mnist" "$out/openclipart" "$out/twemoji/img" "$out/twemoji/emoji.json" "$out/brown" "$out/chinese-poetry/dist"
+rm -rf "$out"/fashion-mnist/*.gz "$out/openclipart/png" "$out/openclipart/svg" "$out/twemoji/img" "$out/twemoji/emoji.json" "$out/brown" "$out/chinese-poetry/dist"
 java -cp "target/m6j.jar:target/lib/*" m6j.data.SampleMaker "$out" "${M6J_DATA:-$HOME/.m6j/data}"
 du -sh "$out"
