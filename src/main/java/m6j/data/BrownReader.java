@@ -70,11 +70,13 @@ public final class BrownReader implements SourceReader {
         for (String line : content.split("\n")) {
             if (line.isBlank()) continue;
             for (String sentence : cut(TextClean.oneLine(detokenise(line)))) {
-                if (cur.length() > 0 && cur.length() + 1 + sentence.length() > MAX_PASSAGE) {
+                // Headlines sometimes put their final "." on a line of its own: glue it back.
+                boolean glue = ".,;:?!)]}%".indexOf(sentence.charAt(0)) >= 0;
+                if (cur.length() > 0 && cur.length() + (glue ? 0 : 1) + sentence.length() > MAX_PASSAGE) {
                     out.add(cur.toString());
                     cur.setLength(0);
                 }
-                if (cur.length() > 0) cur.append(' ');
+                if (cur.length() > 0 && !glue) cur.append(' ');
                 cur.append(sentence);
             }
         }
