@@ -78,6 +78,8 @@ public final class M6Model {
 
     /** Copies every parameter's values from the given tensors (same names and shapes); used by checkpoint loading. */
     public void load(java.util.Map<String, Tensor> tensors, String source) {
+        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+            throw new IllegalStateException("M6Model.load must run outside a PointerScope");
         for (var e : params.named().entrySet()) {
             Tensor src = tensors.get(e.getKey());
             if (src == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");

@@ -121,35 +121,18 @@ public final class Safetensors {
         }
     }
 
+    /** By the enum's native value: JavaCPP enums returned from native calls carry a wrong ordinal(), so no switch. */
+    private static final ScalarType[] TYPES = {ScalarType.Float, ScalarType.Double, ScalarType.Half, ScalarType.BFloat16,
+            ScalarType.Long, ScalarType.Int, ScalarType.Short, ScalarType.Char, ScalarType.Byte, ScalarType.Bool};
+    private static final String[] NAMES = {"F32", "F64", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"};
+
     static String dtypeName(ScalarType t) {
-        return switch (t) {
-            case Float -> "F32";
-            case Double -> "F64";
-            case Half -> "F16";
-            case BFloat16 -> "BF16";
-            case Long -> "I64";
-            case Int -> "I32";
-            case Short -> "I16";
-            case Char -> "I8";
-            case Byte -> "U8";
-            case Bool -> "BOOL";
-            default -> throw new IllegalArgumentException("unsupported dtype for safetensors: " + t);
-        };
+        for (int i = 0; i < TYPES.length; i++) if (TYPES[i].value == t.value) return NAMES[i];
+        throw new IllegalArgumentException("unsupported dtype for safetensors: " + t);
     }
 
     static ScalarType dtypeOf(String name, Path file) throws IOException {
-        return switch (name) {
-            case "F32" -> ScalarType.Float;
-            case "F64" -> ScalarType.Double;
-            case "F16" -> ScalarType.Half;
-            case "BF16" -> ScalarType.BFloat16;
-            case "I64" -> ScalarType.Long;
-            case "I32" -> ScalarType.Int;
-            case "I16" -> ScalarType.Short;
-            case "I8" -> ScalarType.Char;
-            case "U8" -> ScalarType.Byte;
-            case "BOOL" -> ScalarType.Bool;
-            default -> throw new IOException("unsupported safetensors dtype '" + name + "' in " + file);
-        };
+        for (int i = 0; i < NAMES.length; i++) if (NAMES[i].equals(name)) return TYPES[i];
+        throw new IOException("unsupported safetensors dtype '" + name + "' in " + file);
     }
 }

@@ -38,8 +38,13 @@ public final class AdamW {
 
     public long step() { return step; }
 
-    /** One update with learning rate lr; parameters without a gradient are skipped. */
+    /**
+     * One update with learning rate lr; parameters without a gradient are skipped. Must run outside any
+     * PointerScope: an in-place op returns the same Java object, which a scope would then free (ENGINE-NOTES 4).
+     * Temporaries are closed here instead.
+     */
     public void update(double lr) {
+        requireNoScope("AdamW.update");
         step++;
         double bc1 = 1 - Math.pow(o.beta1(), step), bc2 = 1 - Math.pow(o.beta2(), step);
         try (NoGradGuard ng = new NoGradGuard()) {
@@ -50,8 +55,11 @@ public final class AdamW {
                 mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
                 vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
                 if (o.weightDecay() > 0 && p.dim() >= 2) p.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
-                Tensor denom = vv.div(Tensors.scalar(bc2)).sqrt_().add_(Tensors.scalar(o.eps()));
+                Tensor denom = vv.div(Tensors.scalar(bc2));
+                denom.sqrt_().add_(Tensors.scalar(o.eps()));
                 p.addcdiv_(mm, denom, Tensors.scalar(-lr / bc1));
+                denom.close();
+                g.close();
             }
         }
     }
@@ -60,7 +68,13 @@ public final class AdamW {
         for (Tensor p : params.values()) {
             Tensor g = p.grad();
             if (g != null && g.defined()) g.zero_();
+            if (g != null) g.close();                   // only this wrapper: the parameter keeps its grad
         }
+    }
+
+    static void requireNoScope(String what) {
+        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+            throw new IllegalStateException(what + " must run outside a PointerScope (it would free long-lived tensors)");
     }
 
     /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
@@ -69,7 +83,12 @@ public final class AdamW {
         try (NoGradGuard ng = new NoGradGuard()) {
             for (Tensor p : params.values()) {
                 Tensor g = p.grad();
-                if (g != null && g.defined()) { double n = g.norm().item_double(); sq += n * n; }
+                if (g != null && g.defined()) {
+                    Tensor n = g.norm();
+                    sq += n.item_double() * n.item_double();
+                    n.close();
+                }
+                if (g != null) g.close();
             }
             double norm = Math.sqrt(sq);
             if (maxNorm > 0 && norm > maxNorm) {
@@ -77,6 +96,7 @@ public final class AdamW {
                 for (Tensor p : params.values()) {
                     Tensor g = p.grad();
                     if (g != null && g.defined()) g.mul_(Tensors.scalar(s));
+                    if (g != null) g.close();
                 }
             }
             return norm;
@@ -92,6 +112,7 @@ public final class AdamW {
     }
 
     public void load(Map<String, Tensor> state, long step, String source) {
+        requireNoScope("AdamW.load");
         try (NoGradGuard ng = new NoGradGuard()) {
             for (String k : params.keySet()) {
                 Tensor sm = state.get("m." + k), sv = state.get("v." + k);

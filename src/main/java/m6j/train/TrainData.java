@@ -88,7 +88,7 @@ public final class TrainData {
         if (cached != null && (long) cached[0] == epoch) return (int[]) cached[1];
         int[] p = new int[n];
         for (int i = 0; i < n; i++) p[i] = i;
-        Random r = new Random(seed * 1_000_003L + o.ordinal() * 7919L + epoch);
+        Random r = Seeds.random(seed, o.ordinal(), epoch);
         for (int i = n - 1; i > 0; i--) {
             int j = r.nextInt(i + 1);
             int t = p[i]; p[i] = p[j]; p[j] = t;

@@ -143,12 +143,12 @@ public final class Trainer {
 
     private StepRecord trainStep() {
         long t0 = System.nanoTime();
-        try (PointerScope scope = new PointerScope()) {
+        double loss = 0, aux = 0;
+        long tokens = 0;
+        Objective first = null;
+        try (PointerScope scope = new PointerScope()) {             // frees every temporary of forward/backward
             torch.manual_seed(o.seed() * 1_000_003L + step);
-            Random rng = new Random(o.seed() * 0x9E3779B97F4A7C15L + step);
-            double loss = 0, aux = 0;
-            long tokens = 0;
-            Objective first = null;
+            Random rng = Seeds.random(o.seed(), step);
             for (int micro = 0; micro < o.accum(); micro++) {
                 Objective ob = pick(rng);
                 if (first == null) first = ob;
@@ -161,19 +161,21 @@ public final class Trainer {
                 if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double() / o.accum();
                 tokens += b.positions();
             }
-            double norm = AdamW.clipGradNorm(model.params.named(), o.clip());
-            double lr = schedule.at(step);
-            opt.update(lr);
-            AdamW.zeroGrad(model.params.named());
-            double ms = (System.nanoTime() - t0) / 1e6;
-            return new StepRecord(step, o.accum() == 1 ? first.id() : "mix", loss, aux, lr, norm, tokens, ms,
-                    tokens / (ms / 1000), Memory.rss());
         }
+        // The update runs outside the scope: in-place ops on parameters must not attach them to it.
+        double norm = AdamW.clipGradNorm(model.params.named(), o.clip());
+        double lr = schedule.at(step);
+        opt.update(lr);
+        AdamW.zeroGrad(model.params.named());
+        double ms = (System.nanoTime() - t0) / 1e6;
+        return new StepRecord(step, o.accum() == 1 ? first.id() : "mix", loss, aux, lr, norm, tokens, ms,
+                tokens / (ms / 1000), Memory.rss());
     }
 
     /** Mean cross-entropy of the batch's target positions (hidden states gathered before the LM head). */
     public static Tensor loss(M6Model model, Batch b, ForwardContext ctx) {
         Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
+
         Tensor picked = h.reshape(-1, model.config.dModel()).index_select(0, Devices.like(h, b.lossPositions())); // (N, d)
         return torch.cross_entropy(model.logits(picked), Devices.like(h, b.targets()));
     }
