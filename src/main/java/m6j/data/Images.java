@@ -14,21 +14,77 @@ public final class Images {
     public static byte[] toSquareRgb(BufferedImage img, int size) {
         int w = img.getWidth(), h = img.getHeight();
         int side = Math.max(w, h);
+        if (side > size) return shrinkSquareRgb(img, size);
         float[] px = new float[side * side * 3];
         Arrays.fill(px, 255f);
         int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
         int ox = (side - w) / 2, oy = (side - h) / 2;
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                int p = argb[y * w + x];
-                float a = (p >>> 24) / 255f;
                 int o = ((y + oy) * side + (x + ox)) * 3;
-                px[o] = a * ((p >> 16) & 0xff) + (1 - a) * 255f;
-                px[o + 1] = a * ((p >> 8) & 0xff) + (1 - a) * 255f;
-                px[o + 2] = a * (p & 0xff) + (1 - a) * 255f;
+                flatten(argb[y * w + x], px, o);
             }
         }
         return toBytes(resize(px, side, side, 3, size, size));
+    }
+
+    private static void flatten(int p, float[] dst, int o) {
+        float a = (p >>> 24) / 255f;
+        dst[o] = a * ((p >> 16) & 0xff) + (1 - a) * 255f;
+        dst[o + 1] = a * ((p >> 8) & 0xff) + (1 - a) * 255f;
+        dst[o + 2] = a * (p & 0xff) + (1 - a) * 255f;
+    }
+
+    /**
+     * Area-average shrink of the white-padded square, one source row at a time: memory stays O(size^2) however
+     * large the source is (some clip art is over 5000 px wide).
+     */
+    private static byte[] shrinkSquareRgb(BufferedImage img, int size) {
+        int w = img.getWidth(), h = img.getHeight();
+        int side = Math.max(w, h);
+        int ox = (side - w) / 2, oy = (side - h) / 2;
+        int[][] idx = new int[size][];
+        float[][] wt = new float[size][];
+        weights(side, size, idx, wt);
+        // For each padded source row: the output rows it feeds and with what weight (area: at most 2).
+        int[][] rowTo = new int[side][];
+        float[][] rowW = new float[side][];
+        for (int o = 0; o < size; o++) {
+            for (int k = 0; k < idx[o].length; k++) {
+                int i = idx[o][k];
+                rowTo[i] = rowTo[i] == null ? new int[]{o} : new int[]{rowTo[i][0], o};
+                rowW[i] = rowW[i] == null ? new float[]{wt[o][k]} : new float[]{rowW[i][0], wt[o][k]};
+            }
+        }
+        float[] out = new float[size * size * 3];
+        float[] line = new float[side * 3];
+        float[] hrow = new float[size * 3];
+        int[] argb = new int[w];
+        for (int i = 0; i < side; i++) {
+            if (rowTo[i] == null) continue;
+            Arrays.fill(line, 255f);
+            int y = i - oy;
+            if (y >= 0 && y < h) {
+                img.getRGB(0, y, w, 1, argb, 0, w);
+                for (int x = 0; x < w; x++) flatten(argb[x], line, (x + ox) * 3);
+            }
+            Arrays.fill(hrow, 0f);
+            for (int o = 0; o < size; o++) {
+                for (int k = 0; k < idx[o].length; k++) {
+                    int s = idx[o][k] * 3;
+                    float f = wt[o][k];
+                    hrow[o * 3] += f * line[s];
+                    hrow[o * 3 + 1] += f * line[s + 1];
+                    hrow[o * 3 + 2] += f * line[s + 2];
+                }
+            }
+            for (int r = 0; r < rowTo[i].length; r++) {
+                int base = rowTo[i][r] * size * 3;
+                float f = rowW[i][r];
+                for (int j = 0; j < hrow.length; j++) out[base + j] += f * hrow[j];
+            }
+        }
+        return toBytes(out);
     }
 
     /** Grey uint8 (row-major w*h) to RGB uint8 size x size. */

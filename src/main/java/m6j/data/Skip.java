@@ -4,6 +4,7 @@ package m6j.data;
 public final class Skip {
     public static final String NOT_INSTALLED = SourceStats.NOT_INSTALLED;
     public static final String CORRUPT_IMAGE = "corrupt or truncated image";
+    public static final String TOO_LARGE_IMAGE = "image too large";
     public static final String NOT_AN_IMAGE = "not an image";
     public static final String MISSING_IMAGE = "missing image file";
     public static final String BAD_UTF8 = "bad UTF-8";
