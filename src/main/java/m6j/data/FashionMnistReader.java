@@ -19,8 +19,9 @@ public final class FashionMnistReader implements SourceReader {
 
     @Override public Source source() { return Source.FASHION_MNIST; }
 
-    /** "a t-shirt", "an ankle boot". */
+    /** "a t-shirt", "an ankle boot", "a pair of trousers". */
     public static String caption(String className) {
+        if (className.equals("trousers")) return "a pair of trousers";
         return ("aeiou".indexOf(className.charAt(0)) >= 0 ? "an " : "a ") + className;
     }
 
