@@ -2,6 +2,11 @@ package m6j.cli;
 
 import m6j.model.M6Config;
 import m6j.model.Presets;
+import m6j.parallel.DistEnv;
+import m6j.parallel.GlooCluster;
+import m6j.parallel.Groups;
+import m6j.parallel.Strategy;
+import m6j.train.Cluster;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
 import picocli.CommandLine.Command;
@@ -42,13 +47,26 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--mixture", defaultValue = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25",
             description = "Objective weights (itt, mtt, denoise, lm).") String mixture;
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
+    @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
+    @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
     @Override public Integer call() throws Exception {
         common.init();
         M6Config cfg = config != null ? Presets.read(config) : Presets.get(preset);
         TrainOptions o = options();
-        Trainer t = new Trainer(cfg, o, resume, System.out);
-        t.run(steps);
+        DistEnv env = DistEnv.fromEnv(System.getenv());
+        if (env == null && ((dp != null && dp > 1) || (ep != null && ep > 1)))
+            throw new IllegalArgumentException("--dp/--ep > 1 need several processes: use 'm6j launch --nproc N train ...'");
+        Cluster cluster = Cluster.LOCAL;
+        if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
+        Trainer t = new Trainer(cfg, o, resume, System.out, cluster);
+        try {
+            t.run(steps);
+        } catch (Groups.CollectiveFailure e) {
+            System.err.println("m6j: " + e.getMessage());
+            return 1;
+        }
+        if (!cluster.leader()) return 0;
         System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(), t.lastCheckpoint(),
                 run.resolve("metrics.jsonl"), run.resolve("loss.png"));
         return 0;

@@ -11,7 +11,7 @@ final class Block {
     final Attention attn;
     final Ffn ffn;
 
-    Block(Params p, M6Config c, int layer) {
+    Block(Params p, M6Config c, int layer, ExpertShard shard) {
         String pre = "blocks." + (c.shareLayers() ? 0 : layer) + ".";
         normShape = new long[]{c.dModel()};
         ln1w = p.ones(pre + "ln1.weight", c.dModel());
@@ -19,12 +19,14 @@ final class Block {
         attn = new Attention(p, pre + "attn.", c, layer);
         ln2w = p.ones(pre + "ln2.weight", c.dModel());
         ln2b = p.zeros(pre + "ln2.bias", c.dModel());
-        ffn = c.moe().isMoeLayer(layer) ? new MoeFfn(p, pre + "moe.", c, layer) : new DenseFfn(p, pre + "ffn.", c);
+        ffn = c.moe().isMoeLayer(layer) ? new MoeFfn(p, pre + "moe.", c, layer, shard) : new DenseFfn(p, pre + "ffn.", c);
     }
 
     Tensor forward(Tensor x, Tensor mask, KvCache cache, ForwardContext ctx) {
         x = x.add(attn.forward(norm(x, ln1w, ln1b), mask, cache));
-        return x.add(ffn.forward(norm(x, ln2w, ln2b), ctx));
+        Tensor h = norm(x, ln2w, ln2b);
+        if (ctx.exchange != null && ffn instanceof MoeFfn) x = ctx.exchange.cut(x);   // the residual crosses the exchange
+        return x.add(ffn.forward(h, ctx));
     }
 
     Tensor norm(Tensor x, Tensor w, Tensor b) {

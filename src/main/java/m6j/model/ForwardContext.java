@@ -6,11 +6,16 @@ import org.bytedeco.pytorch.Tensor;
 public final class ForwardContext {
     public final boolean training;
     public final RoutingStats stats;
+    /** Expert-parallel exchange, or null when this process holds every expert. */
+    public final ExpertExchange exchange;
     private Tensor aux;
 
-    public ForwardContext(boolean training, RoutingStats stats) {
+    public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
+
+    public ForwardContext(boolean training, RoutingStats stats, ExpertExchange exchange) {
         this.training = training;
         this.stats = stats;
+        this.exchange = exchange;
     }
 
     public static ForwardContext train() { return new ForwardContext(true, null); }

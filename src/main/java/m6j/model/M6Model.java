@@ -15,13 +15,20 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 public final class M6Model {
     public final M6Config config;
     public final Params params;
+    public final ExpertShard shard;
     private final Tensor tok, posText, posImage, patchW, patchB, lnfW, lnfB;
     private final Block[] blocks;
 
     public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, null); }
 
     public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device) {
+        this(c, dtype, seed, device, ExpertShard.ALL);
+    }
+
+    /** With an expert shard, MoE layers hold only that shard's experts (expert parallelism wraps the rest). */
+    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard) {
         this.config = c;
+        this.shard = shard;
         torch.manual_seed(seed);
         params = new Params(dtype, seed, device);
         int d = c.dModel();
@@ -31,7 +38,7 @@ public final class M6Model {
         patchW = params.normal("patch.weight", 0.02, d, c.patchDim());
         patchB = params.zeros("patch.bias", d);
         blocks = new Block[c.nLayers()];
-        for (int l = 0; l < c.nLayers(); l++) blocks[l] = new Block(params, c, l);
+        for (int l = 0; l < c.nLayers(); l++) blocks[l] = new Block(params, c, l, shard);
         lnfW = params.ones("ln_f.weight", d);
         lnfB = params.zeros("ln_f.bias", d);
     }
@@ -76,20 +83,33 @@ public final class M6Model {
 
     public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype(), params.device()); }
 
-    /** Copies every parameter's values from the given tensors (same names and shapes); used by checkpoint loading. */
+    /**
+     * Copies every parameter's values from full-model tensors (same names; expert tensors hold all experts and
+     * this model's shard is sliced out), so a checkpoint loads at any expert-parallel degree.
+     */
     public void load(java.util.Map<String, Tensor> tensors, String source) {
         if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
             throw new IllegalStateException("M6Model.load must run outside a PointerScope");
         for (var e : params.named().entrySet()) {
             Tensor src = tensors.get(e.getKey());
             if (src == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");
-            long[] want = Tensors.shape(e.getValue()), got = Tensors.shape(src);
-            if (!java.util.Arrays.equals(want, got))
-                throw new IllegalArgumentException(source + ": tensor '" + e.getKey() + "' has shape " + java.util.Arrays.toString(got)
-                        + ", model expects " + java.util.Arrays.toString(want));
+            src = shardOf(e.getKey(), src, e.getValue(), source);
             try (var ng = new org.bytedeco.pytorch.NoGradGuard()) {
                 e.getValue().copy_(src.to(e.getValue().scalar_type()));
             }
         }
+    }
+
+    /** The slice of a full tensor that this model holds, checking shapes (one-line error naming the source). */
+    public Tensor shardOf(String name, Tensor full, Tensor local, String source) {
+        long[] want = Tensors.shape(local), got = Tensors.shape(full);
+        if (params.isSharded(name) && got.length == want.length && got.length > 0 && got[0] == want[0] * shard.count()) {
+            long[] rest = java.util.Arrays.copyOfRange(got, 1, got.length), wrest = java.util.Arrays.copyOfRange(want, 1, want.length);
+            if (java.util.Arrays.equals(rest, wrest)) return full.narrow(0, want[0] * shard.index(), want[0]);
+        }
+        if (!java.util.Arrays.equals(want, got))
+            throw new IllegalArgumentException(source + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(got)
+                    + ", model expects " + java.util.Arrays.toString(want));
+        return full;
     }
 }

@@ -13,21 +13,27 @@ import org.bytedeco.pytorch.global.torch;
  */
 final class MoeFfn implements Ffn {
     private final MoeConfig m;
-    private final int layer, experts, groups, k;
+    private final int layer, experts, groups, k, localExperts;
     final Tensor router, w1, b1, w2, b2;
 
-    MoeFfn(Params p, String prefix, M6Config c, int layer) {
+    MoeFfn(Params p, String prefix, M6Config c, int layer) { this(p, prefix, c, layer, ExpertShard.ALL); }
+
+    /** Holds only the shard's experts; their initial values are the same slice of the full model's. */
+    MoeFfn(Params p, String prefix, M6Config c, int layer, ExpertShard shard) {
         this.m = c.moe();
         this.layer = layer;
         this.experts = m.experts();
         this.groups = m.prototypes();
         this.k = m.k();
         int d = c.dModel(), f = c.dFF(), e = experts;
+        localExperts = shard.local(e);
+        long first = shard.first(e), le = localExperts;
         router = p.normal(prefix + "router.weight", 0.02, e, d);
-        w1 = p.normal(prefix + "w1", 0.02, e, d, f);
-        b1 = p.zeros(prefix + "b1", e, 1, f);
-        w2 = p.normal(prefix + "w2", 0.02 / Math.sqrt(2.0 * c.nLayers()), e, f, d);
-        b2 = p.zeros(prefix + "b2", e, 1, d);
+        w1 = p.getOrCreate(prefix + "w1", () -> Tensors.normal(0.02, p.dtype, e, d, f).narrow(0, first, le).clone());
+        b1 = p.zeros(prefix + "b1", le, 1, f);
+        w2 = p.getOrCreate(prefix + "w2", () -> Tensors.normal(0.02 / Math.sqrt(2.0 * c.nLayers()), p.dtype, e, f, d).narrow(0, first, le).clone());
+        b2 = p.zeros(prefix + "b2", le, 1, d);
+        for (String n : new String[]{"w1", "b1", "w2", "b2"}) p.markSharded(prefix + n);
     }
 
     @Override public Tensor forward(Tensor x, ForwardContext ctx) {
@@ -59,17 +65,19 @@ final class MoeFfn implements Ffn {
         long[] pos = new long[a];
         for (int i = 0; i < a; i++) pos[i] = count[(int) choice[i]]++;
         int cap = capacity(n, ctx.training, count);
+        ExpertExchange ex = ctx.exchange;
+        if (ex != null) cap = ex.agreeCapacity(cap);                   // every rank sends (E, C, d) blocks of one C
         long[] slot = new long[a];
         long[] slotToken = new long[e * cap];
         java.util.Arrays.fill(slotToken, n);                            // row n of xpad is zeros: empty slot
         long[] kept = new long[e];
         long dropped = 0;
         for (int i = 0; i < a; i++) {
-            int ex = (int) choice[i];
+            int ei = (int) choice[i];
             if (pos[i] < cap) {
-                slot[i] = (long) ex * cap + pos[i];
+                slot[i] = (long) ei * cap + pos[i];
                 slotToken[(int) slot[i]] = i % n;
-                kept[ex]++;
+                kept[ei]++;
             } else {
                 slot[i] = (long) e * cap;                                // the zero row after all slots: dropped
                 dropped++;
@@ -77,13 +85,21 @@ final class MoeFfn implements Ffn {
         }
         Tensor xpad = torch.cat(Tensors.vector(xf, Devices.like(x, torch.zeros(1, d).to(xf.scalar_type()))), 0);      // (N+1, d)
         Tensor disp = xpad.index_select(0, Devices.like(x, Tensors.longs(slotToken, slotToken.length))).view(e, cap, d); // (E, C, d)
-        Tensor h = torch.gelu(torch.baddbmm(b1, disp, w1));             // (E, C, f)
-        Tensor out = torch.baddbmm(b2, h, w2).view((long) e * cap, d);  // (E*C, d)
+        Tensor aux = m.auxLossWeight() > 0 || m.zLossWeight() > 0 ? auxLoss(logits, probs, count, a) : null;
+        if (ex != null) {                                               // gates and aux are used after the exchange
+            gates = ex.cut(gates);
+            if (aux != null) aux = ex.cut(aux);
+            disp = ex.dispatch(disp);                                   // (E_local, ranks*C, d)
+        }
+        Tensor h = torch.gelu(torch.baddbmm(b1, disp, w1));             // (E_local, rows, f)
+        Tensor out = torch.baddbmm(b2, h, w2);                          // (E_local, rows, d)
+        if (ex != null) out = ex.combine(out);                          // (E, C, d)
+        out = out.view((long) e * cap, d);                              // (E*C, d)
         Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);
         Tensor y = outPad.index_select(0, Devices.like(x, Tensors.longs(slot, a)))        // (k*N, d), dropped rows are 0
                 .mul(gates.t().reshape(a, 1))
                 .view(k, n, d).sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
-        if (m.auxLossWeight() > 0 || m.zLossWeight() > 0) ctx.addAux(auxLoss(logits, probs, count, a));
+        if (aux != null) ctx.addAux(aux);
         if (ctx.stats != null) ctx.stats.record(layer, kept, dropped, a);
         return y.view(b, s, d);
     }

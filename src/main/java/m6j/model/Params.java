@@ -17,6 +17,7 @@ import java.util.function.Supplier;
  */
 public final class Params {
     private final Map<String, Tensor> map = new LinkedHashMap<>();
+    private final java.util.Set<String> sharded = new java.util.HashSet<>();
     final ScalarType dtype;
     final long seed;
     final Device device;
@@ -47,6 +48,11 @@ public final class Params {
     Tensor ones(String name, long... shape) { return getOrCreate(name, () -> Tensors.ones(dtype, shape)); }
 
     public Map<String, Tensor> named() { return Collections.unmodifiableMap(map); }
+
+    /** Marks a tensor whose dim 0 is split over expert-parallel ranks (expert weights). */
+    void markSharded(String name) { sharded.add(name); }
+
+    public boolean isSharded(String name) { return sharded.contains(name); }
 
     public Tensor get(String name) {
         Tensor t = map.get(name);

@@ -32,23 +32,91 @@ public final class Checkpoint {
 
     public record Loaded(M6Model model, Tokenizer tokenizer, JsonNode trainer, Path dir) {}
 
-    public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep)
-            throws IOException {
+    /**
+     * Writes a checkpoint with every rank of the cluster. The leader writes the replicated tensors (all of them on
+     * one process); under expert parallelism one rank per expert shard writes experts-II-of-NN.safetensors (and the
+     * optimizer's). The directory is renamed into place only after every shard is written.
+     */
+    public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep,
+                            Cluster cluster) throws IOException {
         Path root = runDir.resolve("checkpoints");
         Path dir = root.resolve(String.format("step-%06d", step));
         Path tmp = root.resolve(dir.getFileName() + ".tmp");
-        deleteTree(tmp);
-        Files.createDirectories(tmp);
-        Safetensors.write(tmp.resolve(MODEL), model.params.named(), Map.of("format", "m6j", "step", Integer.toString(step)));
-        if (opt != null)
-            Safetensors.write(tmp.resolve(OPTIMIZER), opt.state(), Map.of("optimizer", "adamw", "step", Long.toString(opt.step())));
-        Presets.write(model.config, tmp.resolve(CONFIG));
-        tok.save(tmp.resolve(TOKENIZER));
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
-        deleteTree(dir);
-        Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
-        prune(root, keep);
+        if (cluster.leader()) {
+            deleteTree(tmp);
+            Files.createDirectories(tmp);
+        }
+        cluster.barrier();
+        int n = model.shard.count();
+        Map<String, String> meta = Map.of("format", "m6j", "step", Integer.toString(step));
+        if (cluster.leader()) {
+            Safetensors.write(tmp.resolve(MODEL), replicated(model, model.params.named(), ""), meta);
+            if (opt != null) Safetensors.write(tmp.resolve(OPTIMIZER), replicated(model, opt.state(), "."),
+                    Map.of("optimizer", "adamw", "step", Long.toString(opt.step())));
+            Presets.write(model.config, tmp.resolve(CONFIG));
+            tok.save(tmp.resolve(TOKENIZER));
+            Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
+        }
+        if (n > 1 && cluster.writesShard()) {
+            String shard = String.format("-%02d-of-%02d.safetensors", model.shard.index(), n);
+            Safetensors.write(tmp.resolve("experts" + shard), sharded(model, model.params.named(), ""), meta);
+            if (opt != null) Safetensors.write(tmp.resolve("optimizer-experts" + shard), sharded(model, opt.state(), "."), Map.of());
+        }
+        cluster.barrier();
+        if (cluster.leader()) {
+            deleteTree(dir);
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            prune(root, keep);
+        }
+        cluster.barrier();
         return dir;
+    }
+
+    public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep)
+            throws IOException {
+        return save(runDir, step, model, opt, tok, trainer, keep, Cluster.LOCAL);
+    }
+
+    /** Tensors replicated on every rank: all of them on one process, all but expert weights otherwise. */
+    private static Map<String, org.bytedeco.pytorch.Tensor> replicated(M6Model m, Map<String, org.bytedeco.pytorch.Tensor> all, String sep) {
+        Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
+        all.forEach((k, t) -> { if (m.shard.count() == 1 || !m.params.isSharded(paramName(k, sep))) out.put(k, t); });
+        return out;
+    }
+
+    private static Map<String, org.bytedeco.pytorch.Tensor> sharded(M6Model m, Map<String, org.bytedeco.pytorch.Tensor> all, String sep) {
+        Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
+        all.forEach((k, t) -> { if (m.params.isSharded(paramName(k, sep))) out.put(k, t); });
+        return out;
+    }
+
+    /** "m.blocks.1.moe.w1" -> "blocks.1.moe.w1" for optimizer keys (sep "."), the key itself for weights. */
+    private static String paramName(String key, String sep) { return sep.isEmpty() ? key : key.substring(key.indexOf(sep) + 1); }
+
+    /**
+     * All tensors of a checkpoint file group as full tensors: base file plus its expert shards (prefix-II-of-NN),
+     * concatenated along dim 0 in shard order. Works for any expert-parallel degree the checkpoint was written at.
+     */
+    public static Map<String, org.bytedeco.pytorch.Tensor> readFull(Path dir, String base, String shardPrefix) throws IOException {
+        Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>(Safetensors.read(dir.resolve(base)).tensors());
+        List<Path> shards;
+        try (Stream<Path> s = Files.list(dir)) {
+            shards = s.filter(p -> p.getFileName().toString().matches(java.util.regex.Pattern.quote(shardPrefix) + "-\\d{2}-of-\\d{2}\\.safetensors"))
+                    .sorted().toList();
+        }
+        if (shards.isEmpty()) return out;
+        String name = shards.get(0).getFileName().toString();
+        int n = Integer.parseInt(name.substring(name.length() - 14, name.length() - 12));
+        if (shards.size() != n) throw new IOException(dir + ": has " + shards.size() + " of " + n + " " + shardPrefix + " shards");
+        Map<String, List<org.bytedeco.pytorch.Tensor>> parts = new java.util.LinkedHashMap<>();
+        for (Path p : shards)
+            Safetensors.read(p).tensors().forEach((k, t) -> parts.computeIfAbsent(k, x -> new java.util.ArrayList<>()).add(t));
+        for (var e : parts.entrySet()) {
+            org.bytedeco.pytorch.TensorVector v = new org.bytedeco.pytorch.TensorVector();
+            for (org.bytedeco.pytorch.Tensor t : e.getValue()) v.push_back(t);
+            out.put(e.getKey(), org.bytedeco.pytorch.global.torch.cat(v, 0));
+        }
+        return out;
     }
 
     /** The newest complete checkpoint of a run. */
@@ -71,17 +139,21 @@ public final class Checkpoint {
         throw new IOException("no checkpoint at " + path + " (expected " + path.resolve(MODEL) + " or a run directory with checkpoints/)");
     }
 
-    /** Model (float32, CPU) and tokenizer from a checkpoint, with one-line errors naming the bad file. */
-    public static Loaded load(Path path) throws IOException {
+    /** Model (float32, CPU, all experts) and tokenizer from a checkpoint, with one-line errors naming the bad file. */
+    public static Loaded load(Path path) throws IOException { return load(path, m6j.model.ExpertShard.ALL); }
+
+    /** The same for one expert shard (expert-parallel resume at any degree). */
+    public static Loaded load(Path path, m6j.model.ExpertShard shard) throws IOException {
         Path dir = resolve(path);
         M6Config cfg = Presets.read(dir.resolve(CONFIG));
         Tokenizer tok = Tokenizer.load(dir.resolve(TOKENIZER));
         if (tok.vocabSize() != cfg.vocabSize())
             throw new IOException(dir.resolve(TOKENIZER) + " has " + tok.vocabSize() + " tokens but " + dir.resolve(CONFIG)
                     + " says vocabSize " + cfg.vocabSize());
-        M6Model model = new M6Model(cfg, ScalarType.Float, 0);
+        M6Model model;
         try {
-            model.load(Safetensors.read(dir.resolve(MODEL)).tensors(), dir.resolve(MODEL).toString());
+            model = new M6Model(cfg, ScalarType.Float, 0, null, shard);
+            model.load(readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
@@ -89,10 +161,18 @@ public final class Checkpoint {
         return new Loaded(model, tok, trainer, dir);
     }
 
-    public static void loadOptimizer(Path dir, AdamW opt, long step) throws IOException {
+    /** Optimizer state for this model's shard, whatever degree it was written at. */
+    public static void loadOptimizer(Path dir, M6Model model, AdamW opt, long step) throws IOException {
         Path f = dir.resolve(OPTIMIZER);
         try {
-            opt.load(Safetensors.read(f).tensors(), step, f.toString());
+            Map<String, org.bytedeco.pytorch.Tensor> full = readFull(dir, OPTIMIZER, "optimizer-experts"), local = new java.util.HashMap<>();
+            for (var e : model.params.named().entrySet()) {
+                for (String p : new String[]{"m.", "v."}) {
+                    org.bytedeco.pytorch.Tensor t = full.get(p + e.getKey());
+                    if (t != null) local.put(p + e.getKey(), model.shardOf(e.getKey(), t, e.getValue(), f.toString()));
+                }
+            }
+            opt.load(local, step, f.toString());
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }

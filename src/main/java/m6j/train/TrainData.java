@@ -53,14 +53,18 @@ public final class TrainData {
 
     public void seek(Map<Objective, Long> pos) { consumed.putAll(pos); }
 
-    /** The next batch of objective o; rng drives corruption and prefix choices. */
-    public Batch next(Objective o, int batchSize, Random rng) {
+    /**
+     * Micro-batch number micro of the current step for objective o (examples consumed + micro*batchSize onward);
+     * rng drives corruption and prefix choices. Call {@link #advance} once per step with the step's total.
+     */
+    public Batch batch(Objective o, int batchSize, int micro, Random rng) {
         List<Item> pool = o.needsImage ? imageText : text;
         if (pool.isEmpty()) throw new IllegalStateException("no training examples for objective " + o.id());
         List<Sequence> out = new ArrayList<>(batchSize);
         List<byte[]> images = o.needsImage ? new ArrayList<>(batchSize) : null;
+        long base = consumed.get(o) + (long) micro * batchSize;
         for (int i = 0; i < batchSize; i++) {
-            Item it = pool.get(pick(o, pool.size()));
+            Item it = pool.get(index(o, base + i, pool.size()));
             out.add(switch (o) {
                 case ITT -> seqs.caption(it.ids());
                 case MTT -> seqs.maskedCaption(it.ids(), rng);
@@ -72,10 +76,10 @@ public final class TrainData {
         return Batch.of(o, out, images, cfg.imageSize(), cfg.channels(), cfg.patches());
     }
 
-    /** Index of the next example: epoch-wise permutations seeded by (seed, objective, epoch). */
-    private int pick(Objective o, int n) {
-        long c = consumed.get(o);
-        consumed.put(o, c + 1);
+    public void advance(Objective o, long examples) { consumed.merge(o, examples, Long::sum); }
+
+    /** The c-th example of objective o's stream: epoch-wise permutations seeded by (seed, objective, epoch). */
+    private int index(Objective o, long c, int n) {
         long epoch = c / n;
         int[] perm = permutation(o, epoch, n);
         return perm[(int) (c % n)];

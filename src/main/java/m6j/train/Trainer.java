@@ -14,6 +14,7 @@ import m6j.runtime.Devices;
 import m6j.runtime.Memory;
 import m6j.runtime.Tensors;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -45,6 +46,7 @@ import java.util.Random;
  */
 public final class Trainer {
     private final TrainOptions o;
+    private final Cluster cluster;
     private final PrintStream log;
     private final M6Model model;
     private final Tokenizer tok;
@@ -57,14 +59,20 @@ public final class Trainer {
 
     /** Starts a new run, or with resume continues from the run directory's latest complete checkpoint. */
     public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log) throws IOException {
+        this(preset, o, resume, log, Cluster.LOCAL);
+    }
+
+    public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log, Cluster cluster) throws IOException {
         this.o = o;
+        this.cluster = cluster;
+        if (!cluster.leader()) log = new PrintStream(java.io.OutputStream.nullOutputStream());
         this.log = log;
         Corpus corpus = Corpus.open(o.corpus());
         Files.createDirectories(o.runDir());
         var ckpt = resume ? Checkpoint.latest(o.runDir()) : java.util.Optional.<Path>empty();
         if (resume && ckpt.isEmpty()) log.println("m6j: no checkpoint in " + o.runDir() + "; starting from scratch");
         if (ckpt.isPresent()) {
-            Checkpoint.Loaded l = Checkpoint.load(ckpt.get());
+            Checkpoint.Loaded l = Checkpoint.load(ckpt.get(), cluster.shard());
             tok = l.tokenizer();
             model = l.model();
             JsonNode t = l.trainer();
@@ -74,16 +82,19 @@ public final class Trainer {
             t.path("position").fields().forEachRemaining(e -> pos.put(Objective.parse(e.getKey()), e.getValue().asLong()));
             data.seek(pos);
             opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
-            Checkpoint.loadOptimizer(ckpt.get(), opt, t.path("optimizerStep").asLong());
-            readHistory();
+            Checkpoint.loadOptimizer(ckpt.get(), model, opt, t.path("optimizerStep").asLong());
+            if (cluster.leader()) readHistory();
             log.printf("m6j: resumed %s at step %d%n", ckpt.get(), step);
         } else {
-            tok = tokenizer(corpus, preset.vocabSize(), o.sentinels(), o.runDir().resolve("tokenizer.json"), log);
+            Path tokFile = o.runDir().resolve("tokenizer.json");
+            if (cluster.leader()) tokenizer(corpus, preset.vocabSize(), o.sentinels(), tokFile, log);
+            cluster.barrier();                                  // the others read the leader's tokenizer
+            tok = Tokenizer.load(tokFile);
             M6Config cfg = preset.withVocab(tok.vocabSize());
-            model = new M6Model(cfg, ScalarType.Float, o.seed());
+            model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard());
             data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
             opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
-            Files.deleteIfExists(metricsFile());
+            if (cluster.leader()) Files.deleteIfExists(metricsFile());
         }
         for (Objective ob : o.mixture().keySet())
             if (o.mixture().get(ob) > 0 && !data.has(ob))
@@ -123,8 +134,10 @@ public final class Trainer {
         if (step >= until) return;
         try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(o.steps())
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).showSpeed()
-                .setConsumer(new ConsoleProgressBarConsumer(System.err, 110)).startsFrom(step, Duration.ZERO).build();
-             BufferedWriter metrics = Files.newBufferedWriter(metricsFile(), StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+                .setConsumer(cluster.leader() ? new ConsoleProgressBarConsumer(System.err, 110) : new DelegatingProgressBarConsumer(s -> {})).startsFrom(step, Duration.ZERO).build();
+             BufferedWriter metrics = cluster.leader()
+                     ? Files.newBufferedWriter(metricsFile(), StandardOpenOption.CREATE, StandardOpenOption.APPEND)
+                     : new BufferedWriter(java.io.Writer.nullWriter())) {
             while (step < until) {
                 StepRecord r = trainStep();
                 history.add(r);
@@ -136,42 +149,52 @@ public final class Trainer {
                 boolean last = step == until;
                 if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || last) {
                     metrics.flush();
-                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints());
-                    plot();
+                    String check = cluster.verifyReplicas(model);
+                    if (!check.isEmpty()) log.println("m6j: step " + step + ": " + check);
+                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster);
+                    if (cluster.leader()) plot();
                 }
             }
         }
     }
 
+    /**
+     * One optimizer step: the objective is drawn per step (the same on every rank); this rank runs its accum
+     * micro-batches of the step's world*accum, each seeded by (seed, step, micro), so a one-process run with
+     * accum = N reproduces an N-process run.
+     */
     private StepRecord trainStep() {
         long t0 = System.nanoTime();
+        cluster.beginStep(step);
+        Objective ob = pick(Seeds.random(o.seed(), step, -1));
+        int micros = o.accum() * cluster.world();
         double loss = 0, aux = 0;
         long tokens = 0;
-        Objective first = null;
         try (PointerScope scope = new PointerScope()) {             // frees every temporary of forward/backward
             torch.manual_seed(o.seed() * 1_000_003L + step);
-            Random rng = Seeds.random(o.seed(), step);
-            for (int micro = 0; micro < o.accum(); micro++) {
-                Objective ob = pick(rng);
-                if (first == null) first = ob;
-                Batch b = data.next(ob, o.batchSize(), rng);
-                ForwardContext ctx = ForwardContext.train();
+            for (int a = 0; a < o.accum(); a++) {
+                int micro = cluster.rank() * o.accum() + a;
+                Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
+                ForwardContext ctx = cluster.trainContext();
                 Tensor lossT = loss(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
-                total.div(Tensors.scalar(o.accum())).backward();
-                loss += lossT.item_double() / o.accum();
-                if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double() / o.accum();
+                cluster.backward(total.div(Tensors.scalar(micros)), ctx);
+                loss += lossT.item_double();
+                if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double();
                 tokens += b.positions();
             }
         }
+        data.advance(ob, (long) micros * o.batchSize());
         // The update runs outside the scope: in-place ops on parameters must not attach them to it.
-        double norm = AdamW.clipGradNorm(model.params.named(), o.clip());
+        cluster.reduceGradients(model);
+        double norm = cluster.clipGradNorm(model, o.clip());
         double lr = schedule.at(step);
         opt.update(lr);
         AdamW.zeroGrad(model.params.named());
+        double[] sums = {cluster.sum(loss) / micros, cluster.sum(aux) / micros, cluster.sum(tokens)};
         double ms = (System.nanoTime() - t0) / 1e6;
-        return new StepRecord(step, o.accum() == 1 ? first.id() : "mix", loss, aux, lr, norm, tokens, ms,
-                tokens / (ms / 1000), Memory.rss());
+        return new StepRecord(step, ob.id(), sums[0], sums[1], lr, norm, (long) sums[2], ms,
+                sums[2] / (ms / 1000), Memory.rss());
     }
 
     /**

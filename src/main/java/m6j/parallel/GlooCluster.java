@@ -1,0 +1,152 @@
+package m6j.parallel;
+
+import m6j.model.ExpertShard;
+import m6j.model.ForwardContext;
+import m6j.model.M6Model;
+import m6j.runtime.Tensors;
+import m6j.train.AdamW;
+import m6j.train.Cluster;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.ReduceOp;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Data + expert parallel training on Gloo process groups. Dense gradients are summed over the world, expert
+ * gradients over the data-parallel replicas of the same shard, in flat buckets; the gradient norm is global.
+ */
+public final class GlooCluster implements Cluster {
+    private static final long BUCKET_BYTES = 16L << 20;
+    private final Groups g;
+    private final ExpertShard shard;
+    public final CommStats stats = new CommStats();
+
+    public GlooCluster(Groups g) {
+        this.g = g;
+        this.shard = new ExpertShard(g.strategy.epIndex(g.env.rank()), g.strategy.ep());
+    }
+
+    @Override public int rank() { return g.env.rank(); }
+
+    @Override public int world() { return g.env.world(); }
+
+    @Override public ExpertShard shard() { return shard; }
+
+    @Override public boolean writesShard() { return g.strategy.dpIndex(rank()) == 0; }
+
+    @Override public ForwardContext trainContext() {
+        return new ForwardContext(true, null, g.strategy.ep() > 1 ? new ExpertParallel(g, stats) : null);
+    }
+
+    @Override public void backward(Tensor loss, ForwardContext ctx) {
+        if (ctx.exchange instanceof ExpertParallel ep) ep.backward(loss);
+        else loss.backward();
+    }
+
+    @Override public void beginStep(int step) { g.heartbeat(step); }
+
+    @Override public void reduceGradients(M6Model model) {
+        List<Tensor> dense = new ArrayList<>(), experts = new ArrayList<>();
+        for (var e : model.params.named().entrySet()) {
+            Tensor grad = e.getValue().grad();
+            if (grad == null || !grad.defined()) continue;            // unused this step on every rank alike
+            (model.params.isSharded(e.getKey()) ? experts : dense).add(grad);
+        }
+        allreduceBuckets(g.world, dense);
+        allreduceBuckets(g.dp, experts);
+    }
+
+    /** Flattens gradients into buckets of at most 16 MB, sums each bucket over the group, copies back. */
+    private void allreduceBuckets(ProcessGroupGloo group, List<Tensor> grads) {
+        if (group == null || grads.isEmpty()) return;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            int i = 0;
+            while (i < grads.size()) {
+                List<Tensor> bucket = new ArrayList<>();
+                long bytes = 0;
+                while (i < grads.size() && (bucket.isEmpty() || bytes + grads.get(i).nbytes() <= BUCKET_BYTES)) {
+                    bytes += grads.get(i).nbytes();
+                    bucket.add(grads.get(i++));
+                }
+                TensorVector v = new TensorVector();
+                for (Tensor t : bucket) v.push_back(t.reshape(-1));
+                Tensor flat = torch.cat(v, 0);
+                long t0 = System.nanoTime();
+                g.allreduce(group, flat, ReduceOp.RedOpType.SUM);
+                stats.allreduce(System.nanoTime() - t0, 2 * bytes);
+                long off = 0;
+                for (Tensor t : bucket) {
+                    t.copy_(flat.narrow(0, off, t.numel()).view(Tensors.shape(t)));
+                    off += t.numel();
+                }
+                flat.close();
+            }
+        }
+    }
+
+    @Override public double clipGradNorm(M6Model model, double max) {
+        double dense = 0, experts = 0;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (var e : model.params.named().entrySet()) {
+                Tensor grad = e.getValue().grad();
+                if (grad == null || !grad.defined()) continue;
+                double n = grad.norm().item_double();
+                if (model.params.isSharded(e.getKey())) experts += n * n; else dense += n * n;
+            }
+        }
+        if (g.ep != null) {
+            Tensor t = Tensor.create(new double[]{experts}, 1);
+            g.allreduce(g.ep, t, ReduceOp.RedOpType.SUM);
+            experts = t.item_double();
+        }
+        double norm = Math.sqrt(dense + experts);
+        if (max > 0 && norm > max) {
+            double s = max / (norm + 1e-6);
+            try (NoGradGuard ng = new NoGradGuard()) {
+                for (Tensor p : model.params.named().values()) {
+                    Tensor grad = p.grad();
+                    if (grad != null && grad.defined()) grad.mul_(Tensors.scalar(s));
+                    if (grad != null) grad.close();
+                }
+            }
+        }
+        return norm;
+    }
+
+    @Override public double sum(double v) {
+        Tensor t = Tensor.create(new double[]{v}, 1);
+        g.allreduce(g.world, t, ReduceOp.RedOpType.SUM);
+        return t.item_double();
+    }
+
+    @Override public void barrier() { g.barrier(); }
+
+    /**
+     * Compares checksums of the replicated parameters over the world and of each expert shard over its replicas
+     * (min and max must be equal); a mismatch is an error, since replicas that drift never come back.
+     */
+    @Override public String verifyReplicas(M6Model model) {
+        double dense = 0, experts = 0;
+        for (var e : model.params.named().entrySet()) {
+            double s = e.getValue().detach().to(torch.ScalarType.Double).abs().sum().item_double();
+            if (model.params.isSharded(e.getKey())) experts += s; else dense += s;
+        }
+        double[] d = minMax(g.world, dense), x = minMax(g.dp, experts);
+        if (d[0] != d[1] || x[0] != x[1])
+            throw new IllegalStateException(String.format("rank %d: replicas diverged: dense checksum %.17g..%.17g, expert %.17g..%.17g",
+                    rank(), d[0], d[1], x[0], x[1]));
+        return String.format("replicas identical (dense checksum %.12g over %d ranks)", dense, world());
+    }
+
+    private double[] minMax(ProcessGroupGloo group, double v) {
+        Tensor hi = Tensor.create(new double[]{v}, 1), lo = Tensor.create(new double[]{-v}, 1);
+        g.allreduce(group, hi, ReduceOp.RedOpType.MAX);
+        g.allreduce(group, lo, ReduceOp.RedOpType.MAX);
+        return new double[]{-lo.item_double(), hi.item_double()};
+    }
+}

@@ -1,0 +1,155 @@
+package m6j.parallel;
+
+import m6j.runtime.Tensors;
+import m6j.runtime.Torch;
+import org.bytedeco.javacpp.chrono.Milliseconds;
+import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.LongVector;
+import org.bytedeco.pytorch.PrefixStore;
+import org.bytedeco.pytorch.ProcessGroupGloo;
+import org.bytedeco.pytorch.ReduceOp;
+import org.bytedeco.pytorch.Store;
+import org.bytedeco.pytorch.StringVector;
+import org.bytedeco.pytorch.TCPStore;
+import org.bytedeco.pytorch.TCPStoreOptions;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.Work;
+
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Rendezvous through libtorch's TCPStore and collectives through ProcessGroupGloo: the world group plus the
+ * expert-parallel and data-parallel subgroups of this rank. A rank that never arrives is named; a collective
+ * that fails (a peer died or hung past the timeout) becomes a {@link CollectiveFailure}.
+ */
+public final class Groups implements AutoCloseable {
+    public static final long RENDEZVOUS_MS = Long.getLong("m6j.rendezvousMs", 60_000);
+    public static final long COLLECTIVE_MS = Long.getLong("m6j.collectiveMs", 30_000);
+
+    public final DistEnv env;
+    public final Strategy strategy;
+    public final Store store;
+    public final ProcessGroupGloo world, ep, dp;
+    public volatile int step;
+
+    public static final class CollectiveFailure extends RuntimeException {
+        CollectiveFailure(String msg, Throwable cause) { super(msg, cause); }
+    }
+
+    public Groups(DistEnv env, Strategy strategy) {
+        Torch.init();
+        this.env = env;
+        this.strategy = strategy;
+        if (strategy.world() != env.world())
+            throw new IllegalArgumentException("--dp x --ep = " + strategy.world() + " but WORLD_SIZE is " + env.world());
+        store = connect(env.masterAddr(), env.masterPort(), env.rank() == 0 && !env.storeHosted(), env.world());
+        join();
+        String host = localAddress(env.masterAddr());
+        world = group(prefixed("world"), env.rank(), env.world(), host);
+        int di = strategy.dpIndex(env.rank()), ei = strategy.epIndex(env.rank());
+        ep = strategy.ep() == 1 ? null : group(prefixed("ep" + di), ei, strategy.ep(), host);
+        dp = strategy.dp() == 1 ? null : group(prefixed("dp" + ei), di, strategy.dp(), host);
+    }
+
+    /** A TCPStore client (or the server, for rank 0 when no launcher hosts it). */
+    public static TCPStore connect(String addr, int port, boolean server, int world) {
+        TCPStoreOptions o = new TCPStoreOptions();
+        o.port((short) port);
+        o.isServer(server);
+        o.waitWorkers(false);
+        o.timeout(new Milliseconds(RENDEZVOUS_MS));
+        try {
+            return new TCPStore(addr, o);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("cannot reach the rendezvous store at " + addr + ":" + port
+                    + (server ? " (could not listen)" : " (is rank 0 / the launcher running?)") + ": " + firstLine(e), e);
+        }
+    }
+
+    /**
+     * A namespaced store for one process group. Each gets its own client connection: a JavaCPP Store can be
+     * handed to one owner (PrefixStore / ProcessGroupGloo) only; wrapping the same object twice aborts in libtorch.
+     */
+    private Store prefixed(String prefix) {
+        return new PrefixStore(prefix, connect(env.masterAddr(), env.masterPort(), false, env.world()));
+    }
+
+    /** Every rank checks in; after RENDEZVOUS_MS the missing ranks are named. */
+    private void join() {
+        store.add("joined/" + env.rank(), 1);
+        long deadline = System.currentTimeMillis() + RENDEZVOUS_MS;
+        while (true) {
+            List<Integer> missing = new ArrayList<>();
+            for (int r = 0; r < env.world(); r++) {
+                StringVector k = new StringVector(1);
+                k.put(0, "joined/" + r);
+                if (!store.check(k)) missing.add(r);
+            }
+            if (missing.isEmpty()) return;
+            if (System.currentTimeMillis() > deadline)
+                throw new IllegalStateException("rendezvous at " + env.masterAddr() + ":" + env.masterPort() + " timed out after "
+                        + RENDEZVOUS_MS / 1000 + " s: rank(s) " + missing + " never arrived");
+            try { Thread.sleep(50); } catch (InterruptedException e) { Thread.currentThread().interrupt(); return; }
+        }
+    }
+
+    private static ProcessGroupGloo group(Store s, int rank, int size, String host) {
+        ProcessGroupGloo.Options o = ProcessGroupGloo.Options.create(new Milliseconds(COLLECTIVE_MS));
+        o.devices().push_back(ProcessGroupGloo.createDeviceForHostname(host));
+        return new ProcessGroupGloo(s, rank, size, o);
+    }
+
+    /** The address of the interface that reaches the master (loopback for local jobs). */
+    static String localAddress(String master) {
+        try {
+            InetAddress m = InetAddress.getByName(master);
+            if (m.isLoopbackAddress()) return "127.0.0.1";
+            try (DatagramSocket s = new DatagramSocket()) {
+                s.connect(new InetSocketAddress(m, 9));
+                return s.getLocalAddress().getHostAddress();
+            }
+        } catch (Exception e) {
+            return "127.0.0.1";
+        }
+    }
+
+    /** Marks that this rank started step s (read by the launcher to say where a job died). */
+    public void heartbeat(int s) {
+        step = s;
+        store.add("step/" + env.rank(), 1);
+    }
+
+    public void allreduce(ProcessGroupGloo g, Tensor t, ReduceOp.RedOpType op) {
+        if (g == null) return;
+        AllreduceOptions o = new AllreduceOptions();
+        o.reduceOp(new ReduceOp(op));
+        run(g.allreduce(Tensors.vector(t), o), "all-reduce");
+    }
+
+    public void alltoall(ProcessGroupGloo g, Tensor out, Tensor in) {
+        run(g.alltoall_base(out, in, new LongVector(), new LongVector()), "all-to-all");
+    }
+
+    public void barrier() { run(world.barrier(), "barrier"); }
+
+    private void run(Work w, String what) {
+        try {
+            w._wait();
+        } catch (RuntimeException e) {
+            throw new CollectiveFailure("rank " + env.rank() + " at step " + step + ": " + what
+                    + " failed (a peer rank died or stopped answering): " + firstLine(e), e);
+        }
+    }
+
+    static String firstLine(Throwable e) {
+        String m = String.valueOf(e.getMessage());
+        int i = m.indexOf('\n');
+        return i < 0 ? m : m.substring(0, i);
+    }
+
+    @Override public void close() {}
+}

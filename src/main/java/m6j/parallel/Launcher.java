@@ -1,0 +1,78 @@
+package m6j.parallel;
+
+import m6j.runtime.Torch;
+import org.bytedeco.pytorch.TCPStore;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts this node's workers as child JVMs with the torchrun variables, serves the rendezvous store on node 0
+ * (so it outlives any worker), and watches them: the first worker to fail stops the rest, and the launcher
+ * reports which rank died and at which step (read from the workers' heartbeats in the store).
+ */
+public final class Launcher {
+    private final String masterAddr;
+    private final int port, nproc, nnodes, nodeRank, threads;
+
+    public Launcher(String masterAddr, int port, int nproc, int nnodes, int nodeRank, int threads) {
+        this.masterAddr = masterAddr;
+        this.port = port;
+        this.nproc = nproc;
+        this.nnodes = nnodes;
+        this.nodeRank = nodeRank;
+        this.threads = threads;
+    }
+
+    public int run(List<String> args) throws IOException, InterruptedException {
+        Torch.init();
+        int world = nproc * nnodes;
+        TCPStore store = Groups.connect(nodeRank == 0 ? "0.0.0.0".equals(masterAddr) ? "127.0.0.1" : masterAddr : masterAddr, port,
+                nodeRank == 0, world);
+        List<Process> procs = new ArrayList<>();
+        String javaCmd = ProcessHandle.current().info().command().orElse("java");
+        List<String> jvm = new ArrayList<>(List.of(javaCmd));
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent")) jvm.add(a);
+        jvm.add("-Dm6j.threads=" + threads);
+        jvm.add("-cp");
+        jvm.add(System.getProperty("java.class.path"));
+        jvm.add("m6j.cli.Main");
+        jvm.addAll(args);
+        for (int lr = 0; lr < nproc; lr++) {
+            int rank = nodeRank * nproc + lr;
+            ProcessBuilder pb = new ProcessBuilder(jvm).inheritIO();
+            Map<String, String> env = pb.environment();
+            env.put("MASTER_ADDR", masterAddr);
+            env.put("MASTER_PORT", Integer.toString(port));
+            env.put("RANK", Integer.toString(rank));
+            env.put("WORLD_SIZE", Integer.toString(world));
+            env.put("LOCAL_RANK", Integer.toString(lr));
+            env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
+            env.put("M6J_STORE_HOSTED", nodeRank == 0 ? "1" : "0");
+            procs.add(pb.start());
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> procs.forEach(Process::destroyForcibly)));
+        while (true) {
+            boolean all = true;
+            for (int lr = 0; lr < nproc; lr++) {
+                Process p = procs.get(lr);
+                if (p.isAlive()) { all = false; continue; }
+                if (p.exitValue() != 0) {
+                    int rank = nodeRank * nproc + lr;
+                    long step = store.add("step/" + rank, 0);
+                    System.err.printf("m6j launch: rank %d exited with code %d during step %d; stopping the other workers%n",
+                            rank, p.exitValue(), Math.max(0, step - 1));
+                    for (Process q : procs) q.destroy();
+                    for (Process q : procs) if (!q.waitFor(10, TimeUnit.SECONDS)) q.destroyForcibly();
+                    return 1;
+                }
+            }
+            if (all) return 0;
+            Thread.sleep(100);
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package m6j.parallel;
+
+import m6j.cli.Main;
+import m6j.data.CorpusBuilder;
+import m6j.data.CorpusOptions;
+import m6j.data.DataRoots;
+import m6j.model.ExpertShard;
+import m6j.model.M6Config;
+import m6j.model.MoeConfig;
+import m6j.model.Presets;
+import m6j.runtime.Tensors;
+import m6j.runtime.Torch;
+import m6j.train.Checkpoint;
+import org.bytedeco.pytorch.Tensor;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Real multi-process runs on loopback (TCPStore + Gloo): data, expert and dp x ep parallel training reproduce the
+ * single-process losses of the same global batch; checkpoints reload at other degrees; a killed worker is named.
+ */
+class ParallelTrainingTest {
+    static Path dir, corpus, config;
+    static final int STEPS = 20;
+
+    @BeforeAll static void setUp(@TempDir Path tmp) throws IOException {
+        Torch.init();
+        dir = tmp;
+        corpus = tmp.resolve("corpus");
+        CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 80), false);
+        config = tmp.resolve("micro-moe.json");
+        Presets.write(new M6Config("micro-moe", 300, 32, 2, 2, 64, 32, 32, 8, 3,
+                new MoeConfig(4, 1, 2, 1, 1.25, 2.0, 4, false, 0.01, 0.001), false), config);
+    }
+
+    static List<String> train(Path run, int steps, String... extra) {
+        List<String> a = new ArrayList<>(List.of("train", "--config", config.toString(), "--corpus", corpus.toString(),
+                "--run", run.toString(), "--steps", Integer.toString(steps), "--batch-size", "4", "--warmup", "2",
+                "--lr", "3e-3", "--checkpoint-every", "5", "--mixture", "itt=1,mtt=1,denoise=1,lm=1", "--threads", "1"));
+        a.addAll(List.of(extra));
+        return a;
+    }
+
+    static int run(List<String> args) { return Main.commandLine().execute(args.toArray(String[]::new)); }
+
+    static int launch(int nproc, List<String> trainArgs) throws IOException {
+        List<String> a = new ArrayList<>(List.of("launch", "--nproc", Integer.toString(nproc), "--master", "127.0.0.1:" + freePort(),
+                "--threads-per-proc", "1"));
+        a.addAll(trainArgs);
+        return run(a);
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) { return s.getLocalPort(); }
+    }
+
+    static double[] losses(Path run) throws IOException {
+        return Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())
+                .mapToDouble(l -> { try { return Presets.JSON.readTree(l).path("loss").asDouble(); } catch (IOException e) { throw new RuntimeException(e); } })
+                .toArray();
+    }
+
+    static void assertSameLosses(double[] got, double[] want) {
+        assertThat(got).hasSameSizeAs(want);
+        for (int i = 0; i < want.length; i++)
+            assertThat(Math.abs(got[i] - want[i]) / Math.abs(want[i])).as("relative loss difference at step %d (%f vs %f)", i, got[i], want[i])
+                    .isLessThan(1e-4);
+    }
+
+    @Test void dataExpertAndCombinedParallelMatchOneProcess() throws IOException {
+        Path one2 = dir.resolve("one-accum2"), one4 = dir.resolve("one-accum4");
+        assertThat(run(train(one2, STEPS, "--accum", "2"))).isZero();
+        assertThat(run(train(one4, STEPS, "--accum", "4"))).isZero();
+        double[] ref2 = losses(one2), ref4 = losses(one4);
+
+        Path dp2 = dir.resolve("dp2"), ep2 = dir.resolve("ep2"), both = dir.resolve("dp2ep2");
+        assertThat(launch(2, train(dp2, STEPS, "--dp", "2"))).isZero();    // fails if replicas diverge
+        assertSameLosses(losses(dp2), ref2);
+        assertThat(launch(2, train(ep2, STEPS, "--ep", "2"))).isZero();
+        assertSameLosses(losses(ep2), ref2);
+        assertThat(launch(4, train(both, STEPS, "--dp", "2", "--ep", "2"))).isZero();
+        assertSameLosses(losses(both), ref4);
+
+        // The ep=2 checkpoint holds two expert shards; loaded whole (ep=1) and as four shards it is the same model.
+        Path ck = Checkpoint.resolve(ep2);
+        assertThat(ck.resolve("experts-01-of-02.safetensors")).exists();
+        var full = Checkpoint.load(ck).model();
+        for (int i = 0; i < 4; i++) {
+            var part = Checkpoint.load(ck, new ExpertShard(i, 4)).model();
+            Tensor w = part.params.get("blocks.0.moe.w1"), fw = full.params.get("blocks.0.moe.w1");
+            assertThat(Tensors.toFloats(w)).containsExactly(Tensors.toFloats(fw.narrow(0, i, 1)));
+        }
+        // ... and training continues from it at ep=4 exactly as at ep=1 (same global batch of 4 micro-batches).
+        Path at4 = dir.resolve("resume-ep4"), at1 = dir.resolve("resume-ep1");
+        copy(ep2, at4);
+        copy(ep2, at1);
+        assertThat(launch(4, train(at4, STEPS + 3, "--ep", "4", "--resume"))).isZero();
+        assertThat(run(train(at1, STEPS + 3, "--accum", "4", "--resume"))).isZero();
+        double[] a4 = losses(at4), a1 = losses(at1);
+        assertThat(a4).hasSize(STEPS + 3);
+        assertSameLosses(java.util.Arrays.copyOfRange(a4, STEPS, STEPS + 3), java.util.Arrays.copyOfRange(a1, STEPS, STEPS + 3));
+    }
+
+    @Test void aKilledWorkerIsNamedAndTheJobResumes() throws Exception {
+        Path run = dir.resolve("killed");
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true));
+        try {
+            CompletableFuture<Integer> job = CompletableFuture.supplyAsync(() -> {
+                try { return launch(2, train(run, 400, "--ep", "2")); } catch (IOException e) { throw new RuntimeException(e); }
+            });
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!Files.isDirectory(run.resolve("checkpoints/step-000005")) && System.currentTimeMillis() < deadline) Thread.sleep(100);
+            assertThat(run.resolve("checkpoints/step-000005")).isDirectory();
+            ProcessHandle victim = ProcessHandle.current().descendants()
+                    .filter(p -> p.info().commandLine().orElse("").contains("m6j.cli.Main")).reduce((a, b) -> b).orElseThrow();
+            long killedAt = System.currentTimeMillis();
+            victim.destroyForcibly();
+            int code = job.get(60, TimeUnit.SECONDS);
+            assertThat(code).isNotZero();
+            assertThat(System.currentTimeMillis() - killedAt).isLessThan(60_000);
+        } finally {
+            System.setErr(err);
+        }
+        assertThat(captured.toString()).containsPattern("rank [01] exited with code \\d+ during step \\d+");
+        int from = Integer.parseInt(Checkpoint.latest(run).orElseThrow().getFileName().toString().substring(5));
+        assertThat(launch(2, train(run, from + 3, "--ep", "2", "--resume"))).isZero();
+        assertThat(Checkpoint.latest(run)).get().extracting(p -> p.getFileName().toString())
+                .isEqualTo(String.format("step-%06d", from + 3));
+    }
+
+    static void copy(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path p : s.toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(t); else Files.copy(p, t);
+            }
+        }
+    }
+}
