@@ -223,14 +223,15 @@ class MoeFfn:
 
         xpad = torch.cat([xf, torch.zeros(1, d).to(xf.dtype)], 0)           # (N+1, d)
         disp = xpad.index_select(0, torch.from_numpy(slot_token)).view(e, cap, d)
+        aux = self.aux_loss(logits, probs, count, a) if self.m.auxLossWeight > 0 or self.m.zLossWeight > 0 else None
         h = F.gelu(torch.baddbmm(self.b1, disp, self.w1))                   # (E, C, f)
         out = torch.baddbmm(self.b2, h, self.w2).view(e * cap, d)
         out_pad = torch.cat([out, torch.zeros(1, d).to(out.dtype)], 0)
         y = (out_pad.index_select(0, torch.from_numpy(slot))
              .mul(gates.t().reshape(a, 1))
              .view(k, n, d).sum(0))
-        if self.m.auxLossWeight > 0 or self.m.zLossWeight > 0:
-            ctx.add_aux(self.aux_loss(logits, probs, count, a))
+        if aux is not None:
+            ctx.add_aux(aux)
         return y.view(b, s, d)
 
     def aux_loss(self, logits, probs, count, assignments):
@@ -350,7 +351,7 @@ def prefix_mask(prefix, seq_len, past):
 
 
 def bench_batch(c, b, text_len, rng):
-    """TrainBench.batch + Batch.of for the ITT objective: [image][BOS-free random caption], loss on every text position."""
+    """TrainBench.batch + Batch.of (ITT): an image and random ids 5..V-1, each predicting the next (last -> 2); loss on every text position."""
     p = c.patches()
     s_len = p + text_len
     ids = np.zeros((b, text_len), dtype=np.int64)
@@ -374,9 +375,19 @@ def bench_batch(c, b, text_len, rng):
 # ---------------------------------------------------------------- loss (Trainer.loss) and optimizer (AdamW)
 
 def loss_of(model, batch, ctx):
+    """Trainer.loss: mean cross-entropy over the target positions only. Their hidden states are gathered before the
+    tied LM head, and the head runs in chunks of about 8 MB of logits, summed and then divided by the count."""
     h = model.forward(batch.images, batch.tokens, 0, batch.mask, ctx)     # (B, S, d)
-    picked = h.reshape(-1, model.config.dModel).index_select(0, batch.loss_positions)
-    return F.cross_entropy(model.logits(picked), batch.targets)
+    flat = h.reshape(-1, model.config.dModel)                             # (B*S, d)
+    pos, tgt, n = batch.loss_positions, batch.targets, batch.target_count
+    chunk = int(max(64, min(4096, (8 << 20) // (4 * model.config.vocabSize))))
+    total = None
+    for i in range(0, n, chunk):
+        ln = min(chunk, n - i)
+        logits = model.logits(flat.index_select(0, pos.narrow(0, i, ln)))  # (len, V)
+        l = F.cross_entropy(logits, tgt.narrow(0, i, ln), reduction="sum")
+        total = l if total is None else total.add(l)
+    return total.div(n)
 
 
 class AdamW:

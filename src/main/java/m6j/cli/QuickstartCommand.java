@@ -32,10 +32,10 @@ public final class QuickstartCommand implements Callable<Integer> {
     @Option(names = "--dir", defaultValue = "work/quickstart", description = "Where the corpus and run go (default: ${DEFAULT-VALUE}).")
     Path dir;
 
-    @Option(names = "--steps", defaultValue = "1500", description = "Training steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "2000", description = "Training steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--batch-size", defaultValue = "48") int batchSize;
+    @Option(names = "--batch-size", defaultValue = "64") int batchSize;
 
     @Option(names = "--fresh", description = "Delete earlier quickstart output first.")
     boolean fresh;
@@ -62,7 +62,7 @@ public final class QuickstartCommand implements Callable<Integer> {
         Corpus corpus = Corpus.open(corpusDir);
         System.out.println("== 2/4 train preset 'tiny' for " + steps + " steps -> " + run);
         TrainOptions o = new TrainOptions(corpusDir, run, steps, batchSize, 1, 2e-3, 1e-4, 60, 0.05, 1.0, 1234,
-                250, 2, TrainOptions.parseMixture("itt=0.75,mtt=0.05,denoise=0.05,lm=0.15"), 16);
+                250, 2, TrainOptions.parseMixture("itt=0.8,mtt=0.05,denoise=0.05,lm=0.1"), 16);
         Trainer t = new Trainer(Presets.get("tiny"), o, true, System.out);
         t.run(steps);
         System.out.println("== 3/4 evaluate on held-out data");

@@ -47,12 +47,14 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--mixture", defaultValue = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25",
             description = "Objective weights (itt, mtt, denoise, lm).") String mixture;
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
+    @Option(names = "--share-layers", description = "Pseudo giant (M6-10T's pseudo-to-real): every block shares one set of weights; 'm6j delink' makes them independent.") boolean shareLayers;
     @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
     @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
     @Override public Integer call() throws Exception {
         common.init();
         M6Config cfg = config != null ? Presets.read(config) : Presets.get(preset);
+        if (shareLayers) cfg = cfg.withShareLayers(true);
         TrainOptions o = options();
         DistEnv env = DistEnv.fromEnv(System.getenv());
         if (env == null && ((dp != null && dp > 1) || (ep != null && ep > 1)))

@@ -31,6 +31,10 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
         return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, m, shareLayers);
     }
 
+    public M6Config withShareLayers(boolean share) {
+        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, share);
+    }
+
     public M6Config withLayers(int n) {
         return new M6Config(name, vocabSize, dModel, n, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers);
     }

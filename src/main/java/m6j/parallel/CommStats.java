@@ -2,7 +2,7 @@ package m6j.parallel;
 
 /** Time and bytes spent in collectives, for bench parallel and the step log. */
 public final class CommStats {
-    long allreduceNanos, alltoallNanos, allreduceBytes, alltoallBytes, alltoallCalls;
+    public long allreduceNanos, alltoallNanos, allreduceBytes, alltoallBytes, alltoallCalls;
 
     void alltoall(long nanos, long bytes) { alltoallNanos += nanos; alltoallBytes += bytes; alltoallCalls++; }
 

@@ -52,7 +52,7 @@ public final class Launcher {
             env.put("WORLD_SIZE", Integer.toString(world));
             env.put("LOCAL_RANK", Integer.toString(lr));
             env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
-            env.put("M6J_STORE_HOSTED", nodeRank == 0 ? "1" : "0");
+            env.put("M6J_STORE_HOSTED", "1");                   // node 0's launcher serves the store
             procs.add(pb.start());
         }
         Runtime.getRuntime().addShutdownHook(new Thread(() -> procs.forEach(Process::destroyForcibly)));

@@ -73,7 +73,7 @@ public final class TrainBench {
     }
 
     /** Image + [BOS, caption...] batches with random content of fixed shape: loss on every text position. */
-    static Batch batch(M6Config c, int b, int textLen, Random rng) {
+    public static Batch batch(M6Config c, int b, int textLen, Random rng) {
         List<Sequence> seqs = new ArrayList<>();
         List<byte[]> imgs = new ArrayList<>();
         for (int i = 0; i < b; i++) {

@@ -25,10 +25,15 @@ class TrainerTest {
     static final M6Config MICRO = new M6Config("micro", 300, 32, 2, 2, 64, 32, 32, 8, 3,
             new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
 
-    @BeforeAll static void corpus(@TempDir Path dir) throws IOException {
+    @BeforeAll static void setUp() throws IOException { corpus(); }
+
+    /** A small corpus from the committed sample, built once per test JVM under target/. */
+    static synchronized void corpus() throws IOException {
         Torch.init();
-        corpus = dir.resolve("corpus");
-        CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150));
+        if (corpus != null) return;
+        Path where = Path.of("target", "test-corpus-150");
+        CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), where, 32, 0, 0.05, 150), false);
+        corpus = where;
     }
 
     static TrainOptions opts(Path run, int steps, int every) {
