@@ -21,13 +21,14 @@ public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "20", description = "Timed steps.") int steps;
     @Option(names = "--warmup-steps", defaultValue = "3") int warmup;
     @Option(names = "--dense", description = "Replace MoE layers by dense FFNs.") boolean dense;
+    @Option(names = "--checkpoint-layers", defaultValue = "none", description = "Activation checkpointing: none, all or 0,2,3.") String ckpt;
 
     @Override public Integer call() {
         if (batchSize < 1 || textLen < 2 || steps < 1 || warmup < 0) throw new IllegalArgumentException("sizes must be positive");
         common.init();
         M6Config c = Presets.get(preset);
         if (dense) c = c.withMoe(m6j.model.MoeConfig.dense());
-        TrainBench.Result r = TrainBench.run(c, batchSize, textLen, warmup, steps);
+        TrainBench.Result r = TrainBench.run(c, batchSize, textLen, warmup, steps, TrainCommand.layers(ckpt, c.nLayers()));
         System.out.println(r.describe());
         return 0;
     }

@@ -48,6 +48,7 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Objective weights (itt, mtt, denoise, lm).") String mixture;
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
     @Option(names = "--share-layers", description = "Pseudo giant (M6-10T's pseudo-to-real): every block shares one set of weights; 'm6j delink' makes them independent.") boolean shareLayers;
+    @Option(names = "--checkpoint-layers", defaultValue = "none", description = "Activation checkpointing: none, all, or block indices like 0,2,3.") String ckptLayers;
     @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
     @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
@@ -61,7 +62,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--dp/--ep > 1 need several processes: use 'm6j launch --nproc N train ...'");
         Cluster cluster = Cluster.LOCAL;
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
-        Trainer t = new Trainer(cfg, o, resume, System.out, cluster);
+        Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));
         try {
             t.run(steps);
         } catch (Groups.CollectiveFailure e) {
@@ -72,6 +73,19 @@ public final class TrainCommand implements Callable<Integer> {
         System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(), t.lastCheckpoint(),
                 run.resolve("metrics.jsonl"), run.resolve("loss.png"));
         return 0;
+    }
+
+    /** "none", "all" or "0,2,3". */
+    static java.util.Set<Integer> layers(String spec, int n) {
+        if (spec.equals("none")) return java.util.Set.of();
+        java.util.Set<Integer> out = new java.util.TreeSet<>();
+        if (spec.equals("all")) { for (int i = 0; i < n; i++) out.add(i); return out; }
+        try {
+            for (String p : spec.split(",")) out.add(Integer.parseInt(p.trim()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--checkpoint-layers must be none, all or indices like 0,2,3");
+        }
+        return out;
     }
 
     TrainOptions options() {

@@ -9,6 +9,8 @@ public final class ForwardContext {
     /** Expert-parallel exchange, or null when this process holds every expert. */
     public final ExpertExchange exchange;
     private Tensor aux;
+    private java.util.Set<Integer> checkpointed = java.util.Set.of();
+    private Recompute recompute;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -21,6 +23,28 @@ public final class ForwardContext {
     public static ForwardContext train() { return new ForwardContext(true, null); }
 
     public static ForwardContext eval() { return new ForwardContext(false, null); }
+
+    /**
+     * Activation checkpointing for these blocks (training only). auxScale is d(loss)/d(aux) of the loss that
+     * {@link #backward} will be given (e.g. 1/micro-batches).
+     */
+    public ForwardContext checkpoint(java.util.Set<Integer> layers, double auxScale) {
+        if (exchange != null && !layers.isEmpty())
+            throw new IllegalArgumentException("activation checkpointing together with expert parallelism is not supported yet");
+        checkpointed = java.util.Set.copyOf(layers);
+        recompute = layers.isEmpty() ? null : new Recompute(auxScale);
+        return this;
+    }
+
+    boolean checkpointed(int layer) { return training && recompute != null && checkpointed.contains(layer); }
+
+    Recompute recompute() { return recompute; }
+
+    /** Backward of a loss computed with this context, including recomputation of checkpointed blocks. */
+    public void backward(Tensor loss) {
+        loss.backward();
+        if (recompute != null) recompute.backward();
+    }
 
     void addAux(Tensor t) { aux = aux == null ? t : aux.add(t); }
 

@@ -73,7 +73,8 @@ public final class M6Model {
         if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
         else if (images != null) x = embedImages(images);
         else x = embedTokens(tokens, textPos0);
-        for (Block blk : blocks) x = blk.forward(x, mask, cache, ctx);
+        for (int l = 0; l < blocks.length; l++)
+            x = ctx.checkpointed(l) ? ctx.recompute().forward(blocks[l], x, mask, ctx) : blocks[l].forward(x, mask, cache, ctx);
         if (cache != null) cache.advance((int) x.size(1));
         return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
     }

@@ -45,7 +45,7 @@ public final class GlooCluster implements Cluster {
 
     @Override public void backward(Tensor loss, ForwardContext ctx) {
         if (ctx.exchange instanceof ExpertParallel ep) ep.backward(loss);
-        else loss.backward();
+        else ctx.backward(loss);
     }
 
     @Override public void beginStep(int step) { g.heartbeat(step); }

@@ -64,12 +64,12 @@ public final class AdamW {
         }
     }
 
+    /**
+     * Drops every gradient (set to none, not zero): a parameter a step does not reach then gets no update at all,
+     * the same whether the run was resumed or not (zeroed gradients would still decay its moments and weights).
+     */
     public static void zeroGrad(Map<String, Tensor> params) {
-        for (Tensor p : params.values()) {
-            Tensor g = p.grad();
-            if (g != null && g.defined()) g.zero_();
-            if (g != null) g.close();                   // only this wrapper: the parameter keeps its grad
-        }
+        for (Tensor p : params.values()) p.mutable_grad().reset();   // mutable_grad() is the field itself
     }
 
     static void requireNoScope(String what) {

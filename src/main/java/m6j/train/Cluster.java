@@ -32,7 +32,7 @@ public interface Cluster {
     default void beginStep(int step) {}
 
     /** Backward of this micro-batch's loss (staged across exchanges under expert parallelism). */
-    default void backward(Tensor loss, ForwardContext ctx) { loss.backward(); }
+    default void backward(Tensor loss, ForwardContext ctx) { ctx.backward(loss); }
 
     /** Sums gradients over the ranks that hold the same parameters. */
     default void reduceGradients(M6Model model) {}

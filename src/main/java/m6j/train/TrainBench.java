@@ -39,6 +39,11 @@ public final class TrainBench {
     private TrainBench() {}
 
     public static Result run(M6Config c, int batch, int textLen, int warmup, int steps) {
+        return run(c, batch, textLen, warmup, steps, java.util.Set.of());
+    }
+
+    /** checkpointed: blocks whose activations are recomputed in backward. */
+    public static Result run(M6Config c, int batch, int textLen, int warmup, int steps, java.util.Set<Integer> checkpointed) {
         M6Model model = new M6Model(c, ScalarType.Float, 1);
         AdamW opt = new AdamW(model.params.named(), AdamW.Options.defaults(0.05));
         Random rng = new Random(1);
@@ -49,9 +54,9 @@ public final class TrainBench {
             try (PointerScope scope = new PointerScope()) {
                 Batch b = batch(c, batch, textLen, rng);
                 t0 = System.nanoTime();
-                ForwardContext ctx = ForwardContext.train();
+                ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed, 1.0);
                 Tensor loss = Trainer.loss(model, b, ctx);
-                (ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss())).backward();
+                ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
                 loss.item_double();
                 t0 = System.nanoTime() - t0;
             }

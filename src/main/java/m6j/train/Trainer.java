@@ -56,6 +56,7 @@ public final class Trainer {
     private final List<StepRecord> history = new ArrayList<>();
     private int step;
     private Path lastCheckpoint;
+    private java.util.Set<Integer> checkpointLayers = java.util.Set.of();
 
     /** Starts a new run, or with resume continues from the run directory's latest complete checkpoint. */
     public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log) throws IOException {
@@ -118,6 +119,14 @@ public final class Trainer {
         return tok;
     }
 
+    /** Activation checkpointing (recompute in backward) for these block indices. */
+    public Trainer checkpointLayers(java.util.Set<Integer> layers) {
+        for (int l : layers) if (l < 0 || l >= model.config.nLayers())
+            throw new IllegalArgumentException("--checkpoint-layers: no block " + l + " (0.." + (model.config.nLayers() - 1) + ")");
+        checkpointLayers = java.util.Set.copyOf(layers);
+        return this;
+    }
+
     public M6Model model() { return model; }
 
     public Tokenizer tokenizer() { return tok; }
@@ -175,7 +184,7 @@ public final class Trainer {
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
-                ForwardContext ctx = cluster.trainContext();
+                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros);
                 Tensor lossT = loss(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
                 cluster.backward(total.div(Tensors.scalar(micros)), ctx);

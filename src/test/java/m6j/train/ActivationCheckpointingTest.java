@@ -1,0 +1,48 @@
+package m6j.train;
+
+import m6j.model.ForwardContext;
+import m6j.model.M6Config;
+import m6j.model.M6Model;
+import m6j.model.MoeConfig;
+import m6j.runtime.Tensors;
+import m6j.runtime.Torch;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class ActivationCheckpointingTest {
+    static final M6Config C = new M6Config("ckpt", 120, 32, 3, 2, 64, 24, 16, 8, 3,
+            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.05, 0.01), false);
+
+    static Map<String, double[]> grads(Set<Integer> layers) {
+        M6Model m = new M6Model(C, ScalarType.Double, 11);
+        Batch b = TrainBench.batch(C, 4, 9, new Random(3));
+        ForwardContext ctx = ForwardContext.train().checkpoint(layers, 0.5);
+        Tensor loss = Trainer.loss(m, b, ctx);
+        ctx.backward(loss.add(ctx.auxLoss()).mul(Tensors.scalar(0.5)));
+        Map<String, double[]> out = new HashMap<>();
+        m.params.named().forEach((k, t) -> { if (t.grad().defined()) out.put(k, Tensors.toDoubles(t.grad())); });
+        out.put("loss", new double[]{loss.item_double(), ctx.auxLoss().item_double()});
+        return out;
+    }
+
+    @Test void recomputedBlocksGiveTheSameLossAndGradients() {
+        Torch.init();
+        Map<String, double[]> plain = grads(Set.of()), all = grads(Set.of(0, 1, 2)), some = grads(Set.of(1));
+        assertThat(all.keySet()).isEqualTo(plain.keySet());
+        for (Map<String, double[]> other : java.util.List.of(all, some)) {
+            for (var e : plain.entrySet()) {
+                double[] a = e.getValue(), b = other.get(e.getKey());
+                for (int i = 0; i < a.length; i++) assertThat(b[i]).as("%s[%d]", e.getKey(), i).isCloseTo(a[i], within(1e-12 + 1e-9 * Math.abs(a[i])));
+            }
+        }
+    }
+}
