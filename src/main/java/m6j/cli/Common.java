@@ -18,6 +18,6 @@ public final class Common {
             System.setProperty("m6j.threads", Integer.toString(threads));
         }
         Torch.init();
-        m6j.runtime.Devices.resolve(device);
+        m6j.runtime.Devices.choose(device);
     }
 }

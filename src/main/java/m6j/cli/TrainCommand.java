@@ -61,6 +61,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (env == null && ((dp != null && dp > 1) || (ep != null && ep > 1)))
             throw new IllegalArgumentException("--dp/--ep > 1 need several processes: use 'm6j launch --nproc N train ...'");
         Cluster cluster = Cluster.LOCAL;
+        if (env != null && env.world() > 1 && m6j.runtime.Devices.chosen().is_cuda())
+            throw new IllegalArgumentException("multi-process training runs on Gloo (CPU) for now: use --device cpu");
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
         Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));
         try {

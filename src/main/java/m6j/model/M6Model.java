@@ -19,7 +19,8 @@ public final class M6Model {
     private final Tensor tok, posText, posImage, patchW, patchB, lnfW, lnfB;
     private final Block[] blocks;
 
-    public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, null); }
+    /** On the device chosen with --device (CPU by default). */
+    public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, Devices.chosen()); }
 
     public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device) {
         this(c, dtype, seed, device, ExpertShard.ALL);
@@ -29,6 +30,7 @@ public final class M6Model {
     public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard) {
         this.config = c;
         this.shard = shard;
+        if (device == null) device = Devices.chosen();
         torch.manual_seed(seed);
         params = new Params(dtype, seed, device);
         int d = c.dModel();

@@ -6,7 +6,17 @@ import org.bytedeco.pytorch.global.torch;
 
 /** Device choice: "cpu", "cuda" (fails clearly when absent) or "auto" (CUDA when this libtorch build sees a GPU). */
 public final class Devices {
+    private static volatile Device chosen;
+
     private Devices() {}
+
+    /** The device new models are built on: set once by the CLI's --device, CPU when never set. */
+    public static Device chosen() { return chosen; }
+
+    public static Device choose(String name) {
+        chosen = resolve(name);
+        return chosen;
+    }
 
     public static Device resolve(String name) {
         Torch.init();
