@@ -17,8 +17,7 @@ public final class CaptionCommand implements Callable<Integer> {
     @Mixin Common common;
     @Mixin SamplingOptions sampling;
 
-    @Option(names = {"-m", "--model"}, defaultValue = "work/run", description = "Checkpoint or run directory (default: ${DEFAULT-VALUE}).")
-    Path model;
+    @Mixin ModelOption model;
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE", description = "PNG/JPEG/GIF/BMP files.")
     List<Path> images;
@@ -26,7 +25,7 @@ public final class CaptionCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         m6j.infer.Sampling s = sampling.sampling();
         common.init();
-        Checkpoint.Loaded l = Checkpoint.load(model);
+        Checkpoint.Loaded l = Checkpoint.load(model.model);
         Captioner c = new Captioner(l.model(), l.tokenizer());
         List<byte[]> px = new ArrayList<>();
         for (Path p : images) px.add(c.load(p));

@@ -16,8 +16,7 @@ import java.util.concurrent.Callable;
 public final class EvalCommand implements Callable<Integer> {
     @Mixin Common common;
 
-    @Option(names = {"-m", "--model"}, defaultValue = "work/run", description = "Checkpoint or run directory (default: ${DEFAULT-VALUE}).")
-    Path model;
+    @Mixin ModelOption model;
 
     @Option(names = "--corpus", defaultValue = "work/corpus", description = "Corpus directory (default: ${DEFAULT-VALUE}).")
     Path corpus;
@@ -31,7 +30,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (maxCaptions < 1 || maxTexts < 1) throw new IllegalArgumentException("--max-captions and --max-texts must be >= 1");
         common.init();
-        Checkpoint.Loaded l = Checkpoint.load(model);
+        Checkpoint.Loaded l = Checkpoint.load(model.model);
         Evaluator.Report r = new Evaluator(l.model(), l.tokenizer(), Corpus.open(corpus)).run(maxCaptions, maxTexts);
         print(r, System.out);
         m6j.model.Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(l.dir().resolve("eval.json").toFile(), r);

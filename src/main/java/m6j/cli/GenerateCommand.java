@@ -18,8 +18,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Mixin Common common;
     @Mixin SamplingOptions sampling;
 
-    @Option(names = {"-m", "--model"}, defaultValue = "work/run", description = "Checkpoint or run directory (default: ${DEFAULT-VALUE}).")
-    Path model;
+    @Mixin ModelOption model;
 
     @Option(names = "--max-tokens", defaultValue = "48", description = "Most tokens to generate.")
     int maxTokens;
@@ -35,7 +34,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (n < 1) throw new IllegalArgumentException("-n must be >= 1");
         m6j.infer.Sampling s = sampling.sampling();
         common.init();
-        Checkpoint.Loaded l = Checkpoint.load(model);
+        Checkpoint.Loaded l = Checkpoint.load(model.model);
         for (String c : complete(l, prompt, maxTokens, n, s)) System.out.println(prompt + c);
         return 0;
     }

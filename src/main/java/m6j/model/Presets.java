@@ -15,12 +15,14 @@ import java.util.List;
 /** Named model shapes, read from the bundled m6j/presets.json; configs are also read from and written to JSON files. */
 public final class Presets {
     public static final ObjectMapper JSON = new ObjectMapper();
-    private static final JsonNode ALL = load();
+    private static final JsonNode ALL = resource("/m6j/presets.json");
 
     private Presets() {}
 
-    private static JsonNode load() {
-        try (InputStream in = Presets.class.getResourceAsStream("/m6j/presets.json")) {
+    /** A JSON file bundled in the jar. */
+    public static JsonNode resource(String path) {
+        try (InputStream in = Presets.class.getResourceAsStream(path)) {
+            if (in == null) throw new IOException("missing resource " + path);
             return JSON.readTree(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);

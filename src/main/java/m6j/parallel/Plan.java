@@ -5,9 +5,6 @@ import m6j.model.M6Config;
 import m6j.model.MoeConfig;
 import m6j.model.Presets;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,15 +38,7 @@ public final class Plan {
                          long totalParams, long activeParams, double flopsPerToken, Map<String, Double> memoryGiB,
                          boolean fits, String overflow, double secondsPerStep, double days, double kWh) {}
 
-    private static final JsonNode GPUS = load();
-
-    private static JsonNode load() {
-        try (InputStream in = Plan.class.getResourceAsStream("/m6j/gpus.json")) {
-            return Presets.JSON.readTree(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    private static final JsonNode GPUS = Presets.resource("/m6j/gpus.json");
 
     public static List<String> gpuNames() {
         List<String> out = new ArrayList<>();
