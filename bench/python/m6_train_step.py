@@ -418,9 +418,9 @@ class AdamW:
 
     @staticmethod
     def zero_grad(params):
+        """Drops every gradient (set to None, not zeroed), as AdamW.zeroGrad does with mutable_grad().reset()."""
         for p in params.values():
-            if p.grad is not None:
-                p.grad.zero_()
+            p.grad = None
 
     @staticmethod
     def clip_grad_norm(params, max_norm):

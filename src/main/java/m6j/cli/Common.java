@@ -16,6 +16,9 @@ public final class Common {
         if (threads != null) {
             if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1");
             System.setProperty("m6j.threads", Integer.toString(threads));
+            if (!Integer.toString(threads).equals(System.getenv("OPENBLAS_NUM_THREADS")))
+                System.err.println("m6j: note: OpenBLAS sizes its own thread pool from OPENBLAS_NUM_THREADS (set it to " + threads
+                        + " as well; m6j launch does this for its workers)");
         }
         Torch.init();
         m6j.runtime.Devices.choose(device);
