@@ -1,5 +1,6 @@
 package m6j.model;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
@@ -22,32 +23,52 @@ final class Recompute {
 
     /** Runs blk on x without keeping activations; returns a leaf standing in for its output. */
     Tensor forward(Block blk, Tensor x, Tensor mask, ForwardContext ctx) {
-        Tensor y;
         ForwardContext quiet = new ForwardContext(ctx.training, ctx.stats);    // aux counted again at recompute
-        try (NoGradGuard ng = new NoGradGuard()) {
-            y = blk.forward(x.detach(), mask, null, quiet);
+        Tensor out, aux = null;
+        PointerScope outer = PointerScope.getInnerScope();
+        // The block's temporaries are freed right here (their Java handles would otherwise keep them until the step ends).
+        try (PointerScope inner = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            Tensor y = blk.forward(x.detach(), mask, null, quiet);
+            out = keep(inner, outer, y.detach());
+            if (quiet.auxLoss() != null) aux = keep(inner, outer, quiet.auxLoss().detach());
         }
-        if (quiet.auxLoss() != null) ctx.addAux(quiet.auxLoss().detach());     // for the loss value only
-        Tensor leaf = y.detach().requires_grad_(true);
+        if (aux != null) ctx.addAux(aux);                                       // for the loss value only
+        Tensor leaf = out.requires_grad_(true);     // outside the inner scope: an in-place op re-registers its result
         tape.add(new Entry(blk, x, x.detach(), leaf, mask));
         return leaf;
+    }
+
+    /**
+     * Moves t (registered once) from the inner scope to the enclosing one, so it outlives the inner scope but not
+     * the step. In-place ops register their result again, so none may run on t inside the inner scope.
+     */
+    private static Tensor keep(PointerScope inner, PointerScope outer, Tensor t) {
+        t.retainReference();            // detach() releases one reference: without this it would free t
+        inner.detach(t);
+        if (outer != null) {
+            outer.attach(t);            // attach() retains again: give back ours, the outer scope now owns t
+            t.releaseReference();
+        }
+        return t;
     }
 
     /** After loss.backward(): recompute the checkpointed blocks, last first, and continue their gradients. */
     void backward() {
         for (int i = tape.size() - 1; i >= 0; i--) {
             Entry e = tape.get(i);
-            Tensor g = e.output().grad();
-            if (g == null || !g.defined()) continue;
-            Tensor x = e.savedInput().requires_grad_(true);
-            ForwardContext ctx = ForwardContext.train();
-            Tensor y = e.block().forward(x, e.mask(), null, ctx);
-            Tensor term = y.mul(g).sum();
-            if (ctx.auxLoss() != null) term = term.add(ctx.auxLoss().mul(m6j.runtime.Tensors.scalar(auxScale)));
-            term.backward();
-            Tensor gx = x.grad();
-            if (e.input().requires_grad() && gx != null && gx.defined())
-                m6j.runtime.Tensors.backward(e.input(), gx);
+            try (PointerScope inner = new PointerScope()) {                   // one block's recomputation at a time
+                Tensor g = e.output().grad();
+                if (g == null || !g.defined()) continue;
+                Tensor x = e.savedInput().requires_grad_(true);
+                ForwardContext ctx = ForwardContext.train();
+                Tensor y = e.block().forward(x, e.mask(), null, ctx);
+                Tensor term = y.mul(g).sum();
+                if (ctx.auxLoss() != null) term = term.add(ctx.auxLoss().mul(m6j.runtime.Tensors.scalar(auxScale)));
+                term.backward();
+                Tensor gx = x.grad();
+                if (e.input().requires_grad() && gx != null && gx.defined())
+                    m6j.runtime.Tensors.backward(e.input(), gx);
+            }
         }
     }
 }
