@@ -49,6 +49,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
     @Option(names = "--share-layers", description = "Pseudo giant (M6-10T's pseudo-to-real): every block shares one set of weights; 'm6j delink' makes them independent.") boolean shareLayers;
     @Option(names = "--checkpoint-layers", defaultValue = "none", description = "Activation checkpointing: none, all, or block indices like 0,2,3.") String ckptLayers;
+    @Option(names = "--max-seconds", description = "Stop (with a checkpoint) after this much training time.") Double maxSeconds;
     @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
     @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
@@ -65,6 +66,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("multi-process training runs on Gloo (CPU) for now: use --device cpu");
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
         Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));
+        if (maxSeconds != null) t.maxSeconds(maxSeconds);
         try {
             t.run(steps);
         } catch (Groups.CollectiveFailure e) {

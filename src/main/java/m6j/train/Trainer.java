@@ -57,6 +57,7 @@ public final class Trainer {
     private int step;
     private Path lastCheckpoint;
     private java.util.Set<Integer> checkpointLayers = java.util.Set.of();
+    private double maxSeconds = Double.POSITIVE_INFINITY;
 
     /** Starts a new run, or with resume continues from the run directory's latest complete checkpoint. */
     public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log) throws IOException {
@@ -127,6 +128,13 @@ public final class Trainer {
         return this;
     }
 
+    /** Stops (with a checkpoint) once this much wall time has passed in run(); for equal-time comparisons. */
+    public Trainer maxSeconds(double s) {
+        if (!(s > 0)) throw new IllegalArgumentException("--max-seconds must be > 0");
+        maxSeconds = s;
+        return this;
+    }
+
     public M6Model model() { return model; }
 
     public Tokenizer tokenizer() { return tok; }
@@ -141,6 +149,7 @@ public final class Trainer {
     public void run(int until) throws IOException {
         until = Math.min(until, o.steps());
         if (step >= until) return;
+        long started = System.nanoTime();
         try (ProgressBar pb = new ProgressBarBuilder().setTaskName("train").setInitialMax(o.steps())
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(1000).showSpeed()
                 .setConsumer(cluster.leader() ? new ConsoleProgressBarConsumer(System.err, 110) : new DelegatingProgressBarConsumer(s -> {})).startsFrom(step, Duration.ZERO).build();
@@ -156,6 +165,14 @@ public final class Trainer {
                 pb.stepTo(step);
                 pb.setExtraMessage(String.format("loss %.3f %s %.0f tok/s", r.loss(), r.objective(), r.tokensPerSecond()));
                 boolean last = step == until;
+                if (!last && maxSeconds < Double.POSITIVE_INFINITY) {      // every rank votes every step: no rank waits alone
+                    boolean over = (System.nanoTime() - started) / 1e9 >= maxSeconds;
+                    if (cluster.sum(over ? 1 : 0) > 0) {
+                        log.printf("%nm6j: time limit of %.0f s reached at step %d%n", maxSeconds, step);
+                        last = true;
+                        until = step;
+                    }
+                }
                 if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || last) {
                     metrics.flush();
                     String check = cluster.verifyReplicas(model);
