@@ -46,16 +46,18 @@ final class MoeFfn implements Ffn {
             int per = e / groups;
             probs = torch.softmax(logits.view(n, groups, per), -1);      // (N, G, E/G)
             T_TensorTensor_T top = probs.max(-1, false);
-            gates = top.get0();                                          // (N, G)
+            gates = top.get0().clone();                                  // (N, G); clone: get0() points into the tuple
             long[] offs = new long[groups];
             for (int g = 0; g < groups; g++) offs[g] = (long) g * per;
             idx = top.get1().add(Devices.like(x, Tensors.longs(offs, 1, groups)));        // global expert ids (N, G)
+            java.lang.ref.Reference.reachabilityFence(top);
             probs = probs.view(n, e);
         } else {
             probs = torch.softmax(logits, -1);                           // (N, E)
             T_TensorTensor_T top = torch.topk(probs, k, -1, true, true);
-            gates = top.get0();                                          // (N, k)
-            idx = top.get1();
+            // get0()/get1() point into the tuple, which the GC may free once unreachable: own copies instead.
+            gates = top.get0().clone();                                  // (N, k)
+            idx = top.get1().clone();
             if (k > 1) gates = gates.div(gates.sum(new long[]{-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
         }
         // Assignments in choice-major order (every token's first choice before any second choice, as GShard).
