@@ -35,9 +35,6 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
         return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, share);
     }
 
-    public M6Config withLayers(int n) {
-        return new M6Config(name, vocabSize, dModel, n, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers);
-    }
 
     /** Parameter count: total, and active per token (k of E experts in MoE layers). Embedding table counted once (tied head). */
     public long[] parameterCounts() {

@@ -34,8 +34,4 @@ public record MoeConfig(int experts, int every, int topK, int prototypes,
         double cf = training ? capacityFactorTrain : capacityFactorEval;
         return (int) Math.max(minCapacity, Math.ceil(k() * (double) tokens / experts * cf));
     }
-
-    public MoeConfig withDropTokens(boolean drop) {
-        return new MoeConfig(experts, every, topK, prototypes, capacityFactorTrain, capacityFactorEval, minCapacity, drop, auxLossWeight, zLossWeight);
-    }
 }

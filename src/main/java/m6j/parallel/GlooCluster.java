@@ -105,16 +105,7 @@ public final class GlooCluster implements Cluster {
             experts = t.item_double();
         }
         double norm = Math.sqrt(dense + experts);
-        if (max > 0 && norm > max) {
-            double s = max / (norm + 1e-6);
-            try (NoGradGuard ng = new NoGradGuard()) {
-                for (Tensor p : model.params.named().values()) {
-                    Tensor grad = p.grad();
-                    if (grad != null && grad.defined()) grad.mul_(Tensors.scalar(s));
-                    if (grad != null) grad.close();
-                }
-            }
-        }
+        AdamW.scaleToNorm(model.params.named(), norm, max);
         return norm;
     }
 

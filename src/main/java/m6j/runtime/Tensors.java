@@ -2,7 +2,6 @@ package m6j.runtime;
 
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
@@ -71,8 +70,6 @@ public final class Tensors {
         for (int i = 0; i < s.length; i++) s[i] = t.size(i);
         return s;
     }
-
-    public static Tensor sumAll(Tensor t) { return t.sum(new ScalarTypeOptional()); }
 
     /** Raw little-endian bytes of a contiguous CPU tensor (for safetensors). */
     public static byte[] bytes(Tensor t) {

@@ -91,15 +91,21 @@ public final class AdamW {
                 if (g != null) g.close();
             }
             double norm = Math.sqrt(sq);
-            if (maxNorm > 0 && norm > maxNorm) {
-                double s = maxNorm / (norm + 1e-6);
-                for (Tensor p : params.values()) {
-                    Tensor g = p.grad();
-                    if (g != null && g.defined()) g.mul_(Tensors.scalar(s));
-                    if (g != null) g.close();
-                }
-            }
+            scaleToNorm(params, norm, maxNorm);
             return norm;
+        }
+    }
+
+    /** Multiplies every gradient by maxNorm/norm when norm exceeds maxNorm (maxNorm 0 = no clipping). */
+    public static void scaleToNorm(Map<String, Tensor> params, double norm, double maxNorm) {
+        if (maxNorm <= 0 || norm <= maxNorm) return;
+        double s = maxNorm / (norm + 1e-6);
+        try (NoGradGuard ng = new NoGradGuard()) {
+            for (Tensor p : params.values()) {
+                Tensor g = p.grad();
+                if (g != null && g.defined()) g.mul_(Tensors.scalar(s));
+                if (g != null) g.close();
+            }
         }
     }
 

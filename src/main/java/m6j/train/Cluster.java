@@ -20,9 +20,6 @@ public interface Cluster {
     /** Which experts this rank's model holds. */
     ExpertShard shard();
 
-    /** Expert-parallel rank within its group and the group size (which expert shard file it writes). */
-    default int expertRank() { return shard().index(); }
-
     /** True for the one rank of each expert shard that writes it to checkpoints. */
     default boolean writesShard() { return rank() < shard().count(); }
 
