@@ -23,15 +23,9 @@ public final class Captioner {
         this.tok = tok;
     }
 
-    /** RGB uint8 images (imageSize^2 * 3 bytes each) -> (B, H, W, C) tensor. */
+    /** RGB uint8 images of the model's size -> (B, H, W, C) tensor. */
     public static Tensor imageBatch(List<byte[]> images, M6Config c) {
-        int per = c.imageSize() * c.imageSize() * c.channels();
-        byte[] all = new byte[images.size() * per];
-        for (int i = 0; i < images.size(); i++) {
-            if (images.get(i).length != per) throw new IllegalArgumentException("image has " + images.get(i).length + " bytes, expected " + per);
-            System.arraycopy(images.get(i), 0, all, i * per, per);
-        }
-        return Tensor.create(all, false, images.size(), c.imageSize(), c.imageSize(), c.channels());
+        return m6j.train.Batch.images(images, c.imageSize(), c.channels());
     }
 
     public List<String> caption(List<byte[]> images, Sampling s) {

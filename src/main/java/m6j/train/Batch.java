@@ -14,6 +14,17 @@ import java.util.List;
 public record Batch(Objective objective, Tensor images, Tensor tokens, Tensor mask,
                     Tensor lossPositions, Tensor targets, int targetCount, long positions) {
 
+    /** RGB uint8 images (imageSize^2 * channels bytes each) -> one (B, H, W, C) uint8 tensor. */
+    public static Tensor images(List<byte[]> images, int imageSize, int channels) {
+        int per = imageSize * imageSize * channels;
+        byte[] all = new byte[images.size() * per];
+        for (int i = 0; i < images.size(); i++) {
+            if (images.get(i).length != per) throw new IllegalArgumentException("image has " + images.get(i).length + " bytes, expected " + per);
+            System.arraycopy(images.get(i), 0, all, i * per, per);
+        }
+        return Tensor.create(all, false, images.size(), imageSize, imageSize, channels);
+    }
+
     /** Collates sequences (and their images, if any: each imageSize*imageSize*channels bytes). */
     public static Batch of(Objective objective, List<Sequence> seqs, List<byte[]> images, int imageSize, int channels, int patches) {
         int b = seqs.size(), t = 0;
@@ -36,13 +47,7 @@ public record Batch(Objective objective, Tensor images, Tensor tokens, Tensor ma
             }
             prefix[i] = p + s.prefixText();
         }
-        Tensor img = null;
-        if (images != null) {
-            int per = imageSize * imageSize * channels;
-            byte[] all = new byte[b * per];
-            for (int i = 0; i < b; i++) System.arraycopy(images.get(i), 0, all, i * per, per);
-            img = Tensor.create(all, false, b, imageSize, imageSize, channels);
-        }
+        Tensor img = images == null ? null : images(images, imageSize, channels);
         return new Batch(objective, img, Tensors.longs(ids, b, t), PrefixMask.of(prefix, sLen, 0),
                 Tensors.longs(pos, count), Tensors.longs(tgt, count), count, (long) b * sLen);
     }
