@@ -51,6 +51,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-layers", defaultValue = "none", description = "Activation checkpointing: none, all, or block indices like 0,2,3.") String ckptLayers;
     @Option(names = "--max-seconds", description = "Stop (with a checkpoint) after this much training time.") Double maxSeconds;
     @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
+    @Option(names = "--memory-budget", defaultValue = "0", description = "Training state (weights, gradients, Adam moments) kept in memory, e.g. 2GiB; the rest is offloaded to disk per block and expert (0 = all in memory).")
+    String memoryBudget;
     @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
     @Override public Integer call() throws Exception {
@@ -94,7 +96,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     TrainOptions options() {
         return new TrainOptions(corpus, run, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
-                checkpointEvery, keep, TrainOptions.parseMixture(mixture), 16);
+                checkpointEvery, keep, TrainOptions.parseMixture(mixture), 16, m6j.runtime.Bytes.parse(memoryBudget, "--memory-budget"));
     }
 
     /** For --help: the preset names. */

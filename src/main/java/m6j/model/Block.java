@@ -10,8 +10,10 @@ final class Block {
     private final long[] normShape;
     final Attention attn;
     final Ffn ffn;
+    final int layer;
 
     Block(Params p, M6Config c, int layer, ExpertShard shard) {
+        this.layer = layer;
         String pre = "blocks." + (c.shareLayers() ? 0 : layer) + ".";
         normShape = new long[]{c.dModel()};
         ln1w = p.ones(pre + "ln1.weight", c.dModel());

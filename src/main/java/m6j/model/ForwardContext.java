@@ -11,6 +11,8 @@ public final class ForwardContext {
     private Tensor aux;
     private java.util.Set<Integer> checkpointed = java.util.Set.of();
     private Recompute recompute;
+    private LayerStore store;
+    private double auxScale = 1;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -32,13 +34,34 @@ public final class ForwardContext {
         if (exchange != null && !layers.isEmpty())
             throw new IllegalArgumentException("activation checkpointing together with expert parallelism is not supported yet");
         checkpointed = java.util.Set.copyOf(layers);
-        recompute = layers.isEmpty() ? null : new Recompute(auxScale);
+        this.auxScale = auxScale;
         return this;
     }
 
-    boolean checkpointed(int layer) { return training && recompute != null && checkpointed.contains(layer); }
+    /**
+     * Granular offloading: the store's offloaded blocks run recomputed (see {@link LayerStore}). Call after
+     * {@link #checkpoint}; auxScale as there.
+     */
+    public ForwardContext offload(LayerStore s, double auxScale) {
+        if (s == null) return this;
+        if (exchange != null) throw new IllegalArgumentException("offloading together with expert parallelism is not supported yet");
+        store = s;
+        this.auxScale = auxScale;
+        return this;
+    }
 
-    Recompute recompute() { return recompute; }
+    LayerStore store() { return store; }
+
+    boolean offloaded(int layer) { return store != null && store.offloaded(layer); }
+
+    boolean checkpointed(int layer) {
+        return training && (checkpointed.contains(layer) || offloaded(layer));
+    }
+
+    Recompute recompute() {
+        if (recompute == null) recompute = new Recompute(auxScale);
+        return recompute;
+    }
 
     /** Backward of a loss computed with this context, including recomputation of checkpointed blocks. */
     public void backward(Tensor loss) {

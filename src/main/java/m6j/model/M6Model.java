@@ -28,11 +28,16 @@ public final class M6Model {
 
     /** With an expert shard, MoE layers hold only that shard's experts (expert parallelism wraps the rest). */
     public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard) {
+        this(c, dtype, seed, device, shard, null);
+    }
+
+    /** sink sees each parameter as it is created (an offloading store takes it there); may be null. */
+    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard, Params.Sink sink) {
         this.config = c;
         this.shard = shard;
         if (device == null) device = Devices.chosen();
         torch.manual_seed(seed);
-        params = new Params(dtype, seed, device);
+        params = new Params(dtype, seed, device, sink);
         int d = c.dModel();
         tok = params.normal("tok.weight", 0.02, c.vocabSize(), d);
         posText = params.normal("pos_text", 0.01, c.maxTextLen(), d);
@@ -75,8 +80,14 @@ public final class M6Model {
         if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
         else if (images != null) x = embedImages(images);
         else x = embedTokens(tokens, textPos0);
-        for (int l = 0; l < blocks.length; l++)
-            x = ctx.checkpointed(l) ? ctx.recompute().forward(blocks[l], x, mask, ctx) : blocks[l].forward(x, mask, cache, ctx);
+        for (int l = 0; l < blocks.length; l++) {
+            if (ctx.checkpointed(l)) x = ctx.recompute().forward(blocks[l], x, mask, ctx);
+            else if (ctx.offloaded(l)) {                          // inference through an offloading store
+                ctx.store().enter(l, false);
+                x = blocks[l].forward(x, mask, cache, ctx);
+                ctx.store().exit(l, false);
+            } else x = blocks[l].forward(x, mask, cache, ctx);
+        }
         if (cache != null) cache.advance((int) x.size(1));
         return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
     }

@@ -29,9 +29,9 @@ final class MoeFfn implements Ffn {
         localExperts = shard.local(e);
         long first = shard.first(e), le = localExperts;
         router = p.normal(prefix + "router.weight", 0.02, e, d);
-        w1 = p.getOrCreate(prefix + "w1", () -> Tensors.normal(0.02, p.dtype, e, d, f).narrow(0, first, le).clone());
+        w1 = p.getOrCreate(prefix + "w1", new long[]{le, d, f}, () -> Tensors.normal(0.02, p.dtype, e, d, f).narrow(0, first, le).clone());
         b1 = p.zeros(prefix + "b1", le, 1, f);
-        w2 = p.getOrCreate(prefix + "w2", () -> Tensors.normal(0.02 / Math.sqrt(2.0 * c.nLayers()), p.dtype, e, f, d).narrow(0, first, le).clone());
+        w2 = p.getOrCreate(prefix + "w2", new long[]{le, f, d}, () -> Tensors.normal(0.02 / Math.sqrt(2.0 * c.nLayers()), p.dtype, e, f, d).narrow(0, first, le).clone());
         b2 = p.zeros(prefix + "b2", le, 1, d);
         for (String n : new String[]{"w1", "b1", "w2", "b2"}) p.markSharded(prefix + n);
     }
@@ -69,34 +69,41 @@ final class MoeFfn implements Ffn {
         int cap = capacity(n, ctx.training, count);
         ExpertExchange ex = ctx.exchange;
         if (ex != null) cap = ex.agreeCapacity(cap);                   // every rank sends (E, C, d) blocks of one C
+        // Resident: all experts run. Offloaded: only those that receive tokens are brought in and run.
+        LayerStore store = ctx.offloaded(layer) ? ctx.store() : null;
+        long[] ids = store == null ? allExperts() : touched(count);
+        int el = ids.length;
+        int[] local = new int[e];
+        for (int j = 0; j < el; j++) local[(int) ids[j]] = j;
         long[] slot = new long[a];
-        long[] slotToken = new long[e * cap];
+        long[] slotToken = new long[el * cap];
         java.util.Arrays.fill(slotToken, n);                            // row n of xpad is zeros: empty slot
         long[] kept = new long[e];
         long dropped = 0;
         for (int i = 0; i < a; i++) {
             int ei = (int) choice[i];
             if (pos[i] < cap) {
-                slot[i] = (long) ei * cap + pos[i];
+                slot[i] = (long) local[ei] * cap + pos[i];
                 slotToken[(int) slot[i]] = i % n;
                 kept[ei]++;
             } else {
-                slot[i] = (long) e * cap;                                // the zero row after all slots: dropped
+                slot[i] = (long) el * cap;                               // the zero row after all slots: dropped
                 dropped++;
             }
         }
         Tensor xpad = torch.cat(Tensors.vector(xf, Devices.like(x, torch.zeros(1, d).to(xf.scalar_type()))), 0);      // (N+1, d)
-        Tensor disp = xpad.index_select(0, Devices.like(x, Tensors.longs(slotToken, slotToken.length))).view(e, cap, d); // (E, C, d)
+        Tensor disp = xpad.index_select(0, Devices.like(x, Tensors.longs(slotToken, slotToken.length))).view(el, cap, d); // (E', C, d)
         Tensor aux = m.auxLossWeight() > 0 || m.zLossWeight() > 0 ? auxLoss(logits, probs, count, a) : null;
         if (ex != null) {                                               // gates and aux are used after the exchange
             gates = ex.cut(gates);
             if (aux != null) aux = ex.cut(aux);
             disp = ex.dispatch(disp);                                   // (E_local, ranks*C, d)
         }
-        Tensor h = torch.gelu(torch.baddbmm(b1, disp, w1));             // (E_local, rows, f)
-        Tensor out = torch.baddbmm(b2, h, w2);                          // (E_local, rows, d)
+        Tensor[] w = store == null ? new Tensor[]{w1, b1, w2, b2} : store.experts(layer, ids);
+        Tensor h = torch.gelu(torch.baddbmm(w[1], disp, w[0]));         // (E_local, rows, f)
+        Tensor out = torch.baddbmm(w[3], h, w[2]);                      // (E_local, rows, d)
         if (ex != null) out = ex.combine(out);                          // (E, C, d)
-        out = out.view((long) e * cap, d);                              // (E*C, d)
+        out = out.view((long) el * cap, d);                             // (E'*C, d)
         Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);
         Tensor y = outPad.index_select(0, Devices.like(x, Tensors.longs(slot, a)))        // (k*N, d), dropped rows are 0
                 .mul(gates.t().reshape(a, 1))
@@ -104,6 +111,16 @@ final class MoeFfn implements Ffn {
         if (aux != null) ctx.addAux(aux);
         if (ctx.stats != null) ctx.stats.record(layer, kept, dropped, a);
         return y.view(b, s, d);
+    }
+
+    private long[] allExperts() {
+        long[] ids = new long[experts];
+        for (int i = 0; i < ids.length; i++) ids[i] = i;
+        return ids;
+    }
+
+    private static long[] touched(long[] count) {
+        return java.util.stream.IntStream.range(0, count.length).filter(i -> count[i] > 0).asLongStream().toArray();
     }
 
     private int capacity(int tokens, boolean training, long[] count) {

@@ -21,31 +21,54 @@ public final class Params {
     final ScalarType dtype;
     final long seed;
     final Device device;
+    private final Sink sink;
+
+    /**
+     * Sees each parameter as it is created, with its initial values, and may move its data elsewhere (an offload
+     * tier) before the next one is made: a model larger than memory never exists whole.
+     */
+    public interface Sink {
+        void created(String name, Tensor t);
+    }
 
     public Params(ScalarType dtype, long seed) { this(dtype, seed, null); }
 
-    /** device null = CPU. Initial values are drawn on the CPU (same numbers on every device), then moved. */
-    public Params(ScalarType dtype, long seed, Device device) {
+    public Params(ScalarType dtype, long seed, Device device) { this(dtype, seed, device, null); }
+
+    /**
+     * device null = CPU. Initial values are drawn on the CPU (same numbers on every device), then moved. On the
+     * "meta" device tensors have shapes only (no data, no random draws): for planning memory.
+     */
+    public Params(ScalarType dtype, long seed, Device device, Sink sink) {
         this.dtype = dtype;
         this.seed = seed;
         this.device = device;
+        this.sink = sink;
     }
 
     /** The tensor under name, created with init (then marked requires_grad) on first use: shared names alias. */
-    Tensor getOrCreate(String name, Supplier<Tensor> init) {
+    Tensor getOrCreate(String name, long[] shape, Supplier<Tensor> init) {
         return map.computeIfAbsent(name, n -> {
-            Tensor t = init.get().to(dtype).detach();
-            if (!Devices.isCpu(device)) t = t.to(device, dtype).detach();
+            Tensor t;
+            if (isMeta()) t = org.bytedeco.pytorch.global.torch.empty(shape, new org.bytedeco.pytorch.TensorOptions(device),
+                    new org.bytedeco.pytorch.MemoryFormatOptional()).to(dtype);
+            else {
+                t = init.get().to(dtype).detach();
+                if (!Devices.isCpu(device)) t = t.to(device, dtype).detach();
+            }
             t.requires_grad_(true);
+            if (sink != null) sink.created(n, t);
             return t;
         });
     }
 
-    Tensor normal(String name, double std, long... shape) { return getOrCreate(name, () -> Tensors.normal(std, dtype, shape)); }
+    boolean isMeta() { return device != null && device.is_meta(); }
 
-    Tensor zeros(String name, long... shape) { return getOrCreate(name, () -> Tensors.zeros(dtype, shape)); }
+    Tensor normal(String name, double std, long... shape) { return getOrCreate(name, shape, () -> Tensors.normal(std, dtype, shape)); }
 
-    Tensor ones(String name, long... shape) { return getOrCreate(name, () -> Tensors.ones(dtype, shape)); }
+    Tensor zeros(String name, long... shape) { return getOrCreate(name, shape, () -> Tensors.zeros(dtype, shape)); }
+
+    Tensor ones(String name, long... shape) { return getOrCreate(name, shape, () -> Tensors.ones(dtype, shape)); }
 
     public Map<String, Tensor> named() { return Collections.unmodifiableMap(map); }
 

@@ -13,7 +13,7 @@ import java.util.List;
  * (libtorch from Java has no custom autograd Function, so this is a tape replayed after loss.backward().)
  */
 final class Recompute {
-    private record Entry(Block block, Tensor input, Tensor savedInput, Tensor output, Tensor mask) {}
+    private record Entry(Block block, Tensor input, Tensor savedInput, Tensor output, Tensor mask, LayerStore store) {}
 
     private final List<Entry> tape = new ArrayList<>();
     private final double auxScale;
@@ -23,7 +23,9 @@ final class Recompute {
 
     /** Runs blk on x without keeping activations; returns a leaf standing in for its output. */
     Tensor forward(Block blk, Tensor x, Tensor mask, ForwardContext ctx) {
-        ForwardContext quiet = new ForwardContext(ctx.training, ctx.stats);    // aux counted again at recompute
+        ForwardContext quiet = new ForwardContext(ctx.training, ctx.stats).offload(ctx.store(), auxScale); // aux counted again at recompute
+        LayerStore store = ctx.offloaded(blk.layer) ? ctx.store() : null;
+        if (store != null) store.enter(blk.layer, false);
         Tensor out, aux = null;
         PointerScope outer = PointerScope.getInnerScope();
         // The block's temporaries are freed right here (their Java handles would otherwise keep them until the step ends).
@@ -32,9 +34,10 @@ final class Recompute {
             out = keep(inner, outer, y.detach());
             if (quiet.auxLoss() != null) aux = keep(inner, outer, quiet.auxLoss().detach());
         }
+        if (store != null) store.exit(blk.layer, false);
         if (aux != null) ctx.addAux(aux);                                       // for the loss value only
         Tensor leaf = out.requires_grad_(true);     // outside the inner scope: an in-place op re-registers its result
-        tape.add(new Entry(blk, x, x.detach(), leaf, mask));
+        tape.add(new Entry(blk, x, x.detach(), leaf, mask, store));
         return leaf;
     }
 
@@ -61,10 +64,15 @@ final class Recompute {
                 if (g == null || !g.defined()) continue;
                 Tensor x = e.savedInput().requires_grad_(true);
                 ForwardContext ctx = ForwardContext.train();
+                if (e.store() != null) {
+                    ctx.offload(e.store(), auxScale);
+                    e.store().enter(e.block().layer, true);
+                }
                 Tensor y = e.block().forward(x, e.mask(), null, ctx);
                 Tensor term = y.mul(g).sum();
                 if (ctx.auxLoss() != null) term = term.add(ctx.auxLoss().mul(m6j.runtime.Tensors.scalar(auxScale)));
                 term.backward();
+                if (e.store() != null) e.store().exit(e.block().layer, true);
                 Tensor gx = x.grad();
                 if (e.input().requires_grad() && gx != null && gx.defined())
                     m6j.runtime.Tensors.backward(e.input(), gx);

@@ -4,10 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.io.Closeable;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -16,14 +17,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * The safetensors format: 8-byte little-endian header length, a JSON header
  * {name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}, then raw little-endian data.
- * Written to a temp file and renamed, so a reader never sees half a file.
+ * Written to a temp file and renamed, so a reader never sees half a file. Data streams between the file and
+ * native tensor memory one tensor at a time, so files larger than memory can be written and read.
  */
 public final class Safetensors {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,43 +38,93 @@ public final class Safetensors {
 
     public record Loaded(Map<String, Tensor> tensors, Map<String, String> metadata) {}
 
+    /**
+     * One tensor to write: its data is asked for only when its turn comes. owned: the supplier made a new tensor,
+     * closed once written (offloaded state brought in from disk just for the write).
+     */
+    public record Entry(String name, ScalarType dtype, long[] shape, Supplier<Tensor> data, boolean owned) {
+        public static Entry of(String name, Tensor t) { return new Entry(name, t.scalar_type(), Tensors.shape(t), () -> t, false); }
+    }
+
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        List<Entry> entries = new ArrayList<>();
+        tensors.forEach((k, t) -> entries.add(Entry.of(k, t)));
+        write(file, entries, metadata);
+    }
+
+    public static void write(Path file, List<Entry> entries, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
             metadata.forEach(meta::put);
         }
         long offset = 0;
-        Map<String, byte[]> data = new LinkedHashMap<>();
-        for (var e : tensors.entrySet()) {
-            Tensor t = e.getValue();
-            byte[] b = Tensors.bytes(t);
-            ObjectNode info = header.putObject(e.getKey());
-            info.put("dtype", dtypeName(t.scalar_type()));
+        for (Entry e : entries) {
+            long bytes = sizeOf(e.dtype());
+            for (long s : e.shape()) bytes *= s;
+            ObjectNode info = header.putObject(e.name());
+            info.put("dtype", dtypeName(e.dtype()));
             var shape = info.putArray("shape");
-            for (long s : Tensors.shape(t)) shape.add(s);
-            info.putArray("data_offsets").add(offset).add(offset + b.length);
-            offset += b.length;
-            data.put(e.getKey(), b);
+            for (long s : e.shape()) shape.add(s);
+            info.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
         }
         byte[] h = JSON.writeValueAsBytes(header);
         int pad = (8 - h.length % 8) % 8; // align data to 8 bytes, padding with spaces as the spec allows
-        byte[] hp = new byte[h.length + pad];
-        System.arraycopy(h, 0, hp, 0, h.length);
-        for (int i = h.length; i < hp.length; i++) hp[i] = ' ';
+        ByteBuffer head = ByteBuffer.allocate(8 + h.length + pad).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(h.length + pad).put(h);
+        for (int i = 0; i < pad; i++) head.put((byte) ' ');
+        head.flip();
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         Files.createDirectories(file.toAbsolutePath().getParent());
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(hp.length).array());
-            out.write(hp);
-            for (byte[] b : data.values()) out.write(b);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            long pos = 0;
+            while (head.hasRemaining()) pos += ch.write(head, pos);
+            for (Entry e : entries) {
+                Tensor t = e.data().get();
+                Tensor c = t.detach().cpu().contiguous();
+                if (c.scalar_type().value != e.dtype().value || !java.util.Arrays.equals(Tensors.shape(c), e.shape()))
+                    throw new IllegalStateException("tensor '" + e.name() + "' changed shape or dtype while being written");
+                NativeIo.write(ch, pos, c);
+                pos += c.nbytes();
+                c.close();
+                if (e.owned()) t.close();
+            }
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
+    /** Every tensor of a file, in memory. */
     public static Loaded read(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("missing safetensors file: " + file);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Reader r = new Reader(file)) {
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            for (String name : r.names()) tensors.put(name, r.read(name));
+            return new Loaded(tensors, r.metadata());
+        }
+    }
+
+    /** An open safetensors file whose tensors are read one at a time, on demand. */
+    public static final class Reader implements Closeable {
+        public record Info(ScalarType dtype, long[] shape, long start, long end) {}
+
+        private final Path file;
+        private final FileChannel ch;
+        private final Map<String, Info> infos = new LinkedHashMap<>();
+        private final Map<String, String> meta = new LinkedHashMap<>();
+
+        public Reader(Path file) throws IOException {
+            this.file = file;
+            if (!Files.isRegularFile(file)) throw new IOException("missing safetensors file: " + file);
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            try {
+                parse();
+            } catch (IOException | RuntimeException e) {
+                ch.close();
+                throw e;
+            }
+        }
+
+        private void parse() throws IOException {
             long size = ch.size();
             if (size < 8) throw new IOException("not a safetensors file (too short): " + file);
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -86,8 +141,6 @@ public final class Safetensors {
                 throw new IOException("not a safetensors file (bad JSON header): " + file, e);
             }
             long base = 8 + hlen;
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            Map<String, String> meta = new LinkedHashMap<>();
             for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().equals("__metadata__")) {
@@ -98,20 +151,45 @@ public final class Safetensors {
                 ScalarType dtype = dtypeOf(info.path("dtype").asText(), file);
                 JsonNode shapeNode = info.path("shape");
                 long[] shape = new long[shapeNode.size()];
-                for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong();
+                long bytes = sizeOf(dtype);
+                for (int i = 0; i < shape.length; i++) bytes *= (shape[i] = shapeNode.get(i).asLong());
                 long start = info.path("data_offsets").path(0).asLong(-1), end = info.path("data_offsets").path(1).asLong(-1);
                 if (start < 0 || end < start || base + end > size)
                     throw new IOException("safetensors tensor '" + e.getKey() + "' points outside the file: " + file);
-                ByteBuffer tb = ByteBuffer.allocate(Math.toIntExact(end - start));
-                readFully(ch, tb, base + start);
-                try {
-                    tensors.put(e.getKey(), Tensors.fromBytes(tb.array(), dtype, shape));
-                } catch (IllegalArgumentException ex) {
-                    throw new IOException("safetensors tensor '" + e.getKey() + "' has a wrong size in " + file, ex);
-                }
+                if (end - start != bytes)
+                    throw new IOException("safetensors tensor '" + e.getKey() + "' has a wrong size in " + file);
+                infos.put(e.getKey(), new Info(dtype, shape, base + start, base + end));
             }
-            return new Loaded(tensors, meta);
         }
+
+        public java.util.Set<String> names() { return infos.keySet(); }
+
+        public Map<String, String> metadata() { return meta; }
+
+        public Info info(String name) throws IOException {
+            Info i = infos.get(name);
+            if (i == null) throw new IOException(file + ": missing tensor '" + name + "'");
+            return i;
+        }
+
+        /** A new CPU tensor with the named tensor's data. */
+        public Tensor read(String name) throws IOException {
+            Info i = info(name);
+            Tensor t = torch.empty(i.shape()).to(i.dtype());
+            NativeIo.read(ch, i.start(), t);
+            return t;
+        }
+
+        /** Reads the named tensor's bytes from element offset `from` into dst (contiguous, same dtype). */
+        public void readInto(String name, long from, Tensor dst) throws IOException {
+            Info i = info(name);
+            long at = i.start() + from * sizeOf(i.dtype());
+            if (dst.scalar_type().value != i.dtype().value || at + dst.nbytes() > i.end())
+                throw new IOException(file + ": tensor '" + name + "' does not hold the requested slice");
+            NativeIo.read(ch, at, dst);
+        }
+
+        @Override public void close() throws IOException { ch.close(); }
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {
@@ -125,9 +203,15 @@ public final class Safetensors {
     private static final ScalarType[] TYPES = {ScalarType.Float, ScalarType.Double, ScalarType.Half, ScalarType.BFloat16,
             ScalarType.Long, ScalarType.Int, ScalarType.Short, ScalarType.Char, ScalarType.Byte, ScalarType.Bool};
     private static final String[] NAMES = {"F32", "F64", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"};
+    private static final int[] SIZES = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1};
 
     static String dtypeName(ScalarType t) {
         for (int i = 0; i < TYPES.length; i++) if (TYPES[i].value == t.value) return NAMES[i];
+        throw new IllegalArgumentException("unsupported dtype for safetensors: " + t);
+    }
+
+    static int sizeOf(ScalarType t) {
+        for (int i = 0; i < TYPES.length; i++) if (TYPES[i].value == t.value) return SIZES[i];
         throw new IllegalArgumentException("unsupported dtype for safetensors: " + t);
     }
 

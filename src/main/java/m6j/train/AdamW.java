@@ -51,18 +51,27 @@ public final class AdamW {
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue(), g = p.grad();
                 if (g == null || !g.defined()) continue;
-                Tensor mm = m.get(e.getKey()), vv = v.get(e.getKey());
-                mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
-                vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
-                if (o.weightDecay() > 0 && p.dim() >= 2) p.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
-                Tensor denom = vv.div(Tensors.scalar(bc2));
-                denom.sqrt_().add_(Tensors.scalar(o.eps()));
-                p.addcdiv_(mm, denom, Tensors.scalar(-lr / bc1));
-                denom.close();
+                apply(p, g, m.get(e.getKey()), v.get(e.getKey()), p.dim() >= 2 ? java.util.List.of(p) : java.util.List.of(), o, lr, bc1, bc2);
                 g.close();
             }
         }
     }
+
+    /**
+     * The AdamW update of one tensor in place (also used by the offloader, streaming units of flat state):
+     * m, v moments; weight decay on the `decayed` views of p; bc1, bc2 the bias corrections of this step.
+     */
+    static void apply(Tensor p, Tensor g, Tensor mm, Tensor vv, java.util.List<Tensor> decayed, Options o, double lr, double bc1, double bc2) {
+        mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
+        vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
+        if (o.weightDecay() > 0) for (Tensor d : decayed) d.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
+        Tensor denom = vv.div(Tensors.scalar(bc2));
+        denom.sqrt_().add_(Tensors.scalar(o.eps()));
+        p.addcdiv_(mm, denom, Tensors.scalar(-lr / bc1));
+        denom.close();
+    }
+
+    public Options options() { return o; }
 
     /**
      * Drops every gradient (set to none, not zero): a parameter a step does not reach then gets no update at all,
@@ -79,6 +88,13 @@ public final class AdamW {
 
     /** Scales all gradients so their global L2 norm is at most maxNorm; returns the norm before clipping. */
     public static double clipGradNorm(Map<String, Tensor> params, double maxNorm) {
+        double norm = Math.sqrt(gradSquares(params));
+        scaleToNorm(params, norm, maxNorm);
+        return norm;
+    }
+
+    /** Sum of squared L2 norms of the gradients present. */
+    public static double gradSquares(Map<String, Tensor> params) {
         double sq = 0;
         try (NoGradGuard ng = new NoGradGuard()) {
             for (Tensor p : params.values()) {
@@ -90,10 +106,8 @@ public final class AdamW {
                 }
                 if (g != null) g.close();
             }
-            double norm = Math.sqrt(sq);
-            scaleToNorm(params, norm, maxNorm);
-            return norm;
         }
+        return sq;
     }
 
     /** Multiplies every gradient by maxNorm/norm when norm exceeds maxNorm (maxNorm 0 = no clipping). */

@@ -39,6 +39,12 @@ public final class Checkpoint {
      */
     public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep,
                             Cluster cluster) throws IOException {
+        return save(runDir, step, model, opt, tok, trainer, keep, cluster, null);
+    }
+
+    /** off: the offloader holding part of the state (gathered from its tiers tensor by tensor), or null. */
+    public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep,
+                            Cluster cluster, Offloader off) throws IOException {
         Path root = runDir.resolve("checkpoints");
         Path dir = root.resolve(String.format("step-%06d", step));
         Path tmp = root.resolve(dir.getFileName() + ".tmp");
@@ -50,9 +56,16 @@ public final class Checkpoint {
         int n = model.shard.count();
         Map<String, String> meta = Map.of("format", "m6j", "step", Integer.toString(step));
         if (cluster.leader()) {
-            Safetensors.write(tmp.resolve(MODEL), replicated(model, model.params.named(), ""), meta);
-            if (opt != null) Safetensors.write(tmp.resolve(OPTIMIZER), replicated(model, opt.state(), "."),
-                    Map.of("optimizer", "adamw", "step", Long.toString(opt.step())));
+            Map<String, String> optMeta = Map.of("optimizer", "adamw", "step", Long.toString(opt == null ? 0 : opt.step()));
+            if (off == null) {
+                Safetensors.write(tmp.resolve(MODEL), replicated(model, model.params.named(), ""), meta);
+                if (opt != null) Safetensors.write(tmp.resolve(OPTIMIZER), replicated(model, opt.state(), "."), optMeta);
+            } else {
+                Safetensors.write(tmp.resolve(MODEL), off.entries(model.params.named(), ""), meta);
+                List<Safetensors.Entry> state = new java.util.ArrayList<>(off.entries(prefixed(opt.state(), "m."), "m."));
+                state.addAll(off.entries(prefixed(opt.state(), "v."), "v."));
+                Safetensors.write(tmp.resolve(OPTIMIZER), state, optMeta);
+            }
             Presets.write(model.config, tmp.resolve(CONFIG));
             tok.save(tmp.resolve(TOKENIZER));
             Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
@@ -75,6 +88,41 @@ public final class Checkpoint {
     public static Path save(Path runDir, int step, M6Model model, AdamW opt, Tokenizer tok, ObjectNode trainer, int keep)
             throws IOException {
         return save(runDir, step, model, opt, tok, trainer, keep, Cluster.LOCAL);
+    }
+
+    private static Map<String, org.bytedeco.pytorch.Tensor> prefixed(Map<String, org.bytedeco.pytorch.Tensor> all, String prefix) {
+        Map<String, org.bytedeco.pytorch.Tensor> out = new java.util.LinkedHashMap<>();
+        all.forEach((k, t) -> { if (k.startsWith(prefix)) out.put(k, t); });
+        return out;
+    }
+
+    /**
+     * Resume of an offloaded run: resident weights and Adam moments copied in, offloaded ones streamed into their
+     * tiers, one tensor at a time (the whole state need not fit in memory).
+     */
+    public static void loadInto(Path dir, M6Model model, AdamW opt, Offloader off, long optStep) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.anyMatch(p -> p.getFileName().toString().startsWith("experts-")))
+                throw new IOException(dir + " was written with expert parallelism; resume it without --memory-budget");
+        }
+        try (Safetensors.Reader mr = new Safetensors.Reader(dir.resolve(MODEL));
+             Safetensors.Reader or = new Safetensors.Reader(dir.resolve(OPTIMIZER));
+             org.bytedeco.pytorch.NoGradGuard ng = new org.bytedeco.pytorch.NoGradGuard()) {
+            Map<String, org.bytedeco.pytorch.Tensor> state = new java.util.HashMap<>();
+            for (var e : off.resident(model.params.named()).entrySet()) {
+                org.bytedeco.pytorch.Tensor t = mr.read(e.getKey());
+                try {
+                    e.getValue().copy_(model.shardOf(e.getKey(), t, e.getValue(), dir.resolve(MODEL).toString()));
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(ex.getMessage(), ex);
+                }
+                t.close();
+                for (String p : new String[]{"m.", "v."}) state.put(p + e.getKey(), or.read(p + e.getKey()));
+            }
+            opt.load(state, optStep, dir.resolve(OPTIMIZER).toString());
+            state.values().forEach(org.bytedeco.pytorch.Tensor::close);
+            off.load(mr, or);
+        }
     }
 
     /** Tensors replicated on every rank: all of them on one process, all but expert weights otherwise. */

@@ -3,11 +3,14 @@ package m6j.train;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** Everything a training run needs besides the model shape; validated here so the CLI can report bad values. */
+/**
+ * Everything a training run needs besides the model shape; validated here so the CLI can report bad values.
+ * memoryBudget: bytes of training state (weights, gradients, Adam moments) kept in memory; 0 = all of it.
+ */
 public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, int accum,
                            double lr, double minLr, int warmup, double weightDecay, double clip,
                            long seed, int checkpointEvery, int keepCheckpoints,
-                           Map<Objective, Double> mixture, int sentinels) {
+                           Map<Objective, Double> mixture, int sentinels, long memoryBudget) {
     public TrainOptions {
         if (corpus == null || runDir == null) throw new IllegalArgumentException("corpus and run directory are required");
         if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1");
@@ -21,6 +24,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
             throw new IllegalArgumentException("--mixture needs non-negative weights with a positive sum");
         mixture = Map.copyOf(mixture);
         if (sentinels < 1) throw new IllegalArgumentException("sentinels must be >= 1");
+        if (memoryBudget < 0) throw new IllegalArgumentException("--memory-budget must be >= 0 (0: everything in memory)");
     }
 
     /** "itt=0.5,lm=0.3" -> weights. */

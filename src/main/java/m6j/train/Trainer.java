@@ -53,6 +53,7 @@ public final class Trainer {
     private final TrainData data;
     private final AdamW opt;
     private final LrSchedule schedule;
+    private final Offloader off;                            // null: the whole state is in memory
     private final List<StepRecord> history = new ArrayList<>();
     private int step;
     private Path lastCheckpoint;
@@ -73,18 +74,33 @@ public final class Trainer {
         Files.createDirectories(o.runDir());
         var ckpt = resume ? Checkpoint.latest(o.runDir()) : java.util.Optional.<Path>empty();
         if (resume && ckpt.isEmpty()) log.println("m6j: no checkpoint in " + o.runDir() + "; starting from scratch");
+        if (o.memoryBudget() > 0 && cluster.world() > 1)
+            throw new IllegalArgumentException("--memory-budget works in one process only (not with --dp/--ep or launch) for now");
         if (ckpt.isPresent()) {
-            Checkpoint.Loaded l = Checkpoint.load(ckpt.get(), cluster.shard());
-            tok = l.tokenizer();
-            model = l.model();
-            JsonNode t = l.trainer();
+            JsonNode t;
+            if (o.memoryBudget() > 0) {                         // never the whole model in memory: stream it in
+                Path dir = ckpt.get();
+                tok = Tokenizer.load(dir.resolve(Checkpoint.TOKENIZER));
+                M6Config cfg = Presets.read(dir.resolve(Checkpoint.CONFIG));
+                off = offloader(cfg, o, log);
+                model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
+                t = Presets.JSON.readTree(dir.resolve(Checkpoint.TRAINER).toFile());
+                opt = new AdamW(off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
+                Checkpoint.loadInto(dir, model, opt, off, t.path("optimizerStep").asLong());
+            } else {
+                Checkpoint.Loaded l = Checkpoint.load(ckpt.get(), cluster.shard());
+                tok = l.tokenizer();
+                model = l.model();
+                t = l.trainer();
+                off = null;
+                opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
+                Checkpoint.loadOptimizer(ckpt.get(), model, opt, t.path("optimizerStep").asLong());
+            }
             step = t.path("step").asInt();
             data = new TrainData(corpus, tok, model.config, o.sentinels(), o.seed());
             Map<Objective, Long> pos = new EnumMap<>(Objective.class);
             t.path("position").fields().forEachRemaining(e -> pos.put(Objective.parse(e.getKey()), e.getValue().asLong()));
             data.seek(pos);
-            opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
-            Checkpoint.loadOptimizer(ckpt.get(), model, opt, t.path("optimizerStep").asLong());
             if (cluster.leader()) readHistory();
             log.printf("m6j: resumed %s at step %d%n", ckpt.get(), step);
         } else {
@@ -93,9 +109,10 @@ public final class Trainer {
             cluster.barrier();                                  // the others read the leader's tokenizer
             tok = Tokenizer.load(tokFile);
             M6Config cfg = preset.withVocab(tok.vocabSize());
-            model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard());
+            off = o.memoryBudget() > 0 ? offloader(cfg, o, log) : null;
+            model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
             data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
-            opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
+            opt = new AdamW(off == null ? model.params.named() : off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
             if (cluster.leader()) Files.deleteIfExists(metricsFile());
         }
         for (Objective ob : o.mixture().keySet())
@@ -106,6 +123,15 @@ public final class Trainer {
         log.printf("m6j: model %s: %,d parameters (%,d active per token), vocab %d; %,d image-text and %,d text examples%n",
                 model.config.name(), counts[0], counts[1], tok.vocabSize(), data.imageTextCount(), data.textCount());
     }
+
+    /** The offloading store for a memory budget, or null when the whole state fits anyway. */
+    private static Offloader offloader(M6Config cfg, TrainOptions o, PrintStream log) throws IOException {
+        OffloadPlan plan = OffloadPlan.of(cfg, o.memoryBudget());
+        log.println(plan.summary());
+        return plan.offloads() ? new Offloader(plan, o.runDir().resolve("offload")) : null;
+    }
+
+    public Offloader offloader() { return off; }
 
     /** Loads RUN/tokenizer.json, or trains one on the corpus's train texts and saves it there. */
     public static Tokenizer tokenizer(Corpus corpus, int vocab, int sentinels, Path file, PrintStream log) throws IOException {
@@ -177,7 +203,7 @@ public final class Trainer {
                     metrics.flush();
                     String check = cluster.verifyReplicas(model);
                     if (!check.isEmpty()) log.println("m6j: step " + step + ": " + check);
-                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster);
+                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster, off);
                     if (cluster.leader()) plot();
                 }
             }
@@ -201,7 +227,7 @@ public final class Trainer {
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
-                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros);
+                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros).offload(off, 1.0 / micros);
                 Tensor lossT = loss(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
                 cluster.backward(total.div(Tensors.scalar(micros)), ctx);
@@ -213,9 +239,17 @@ public final class Trainer {
         data.advance(ob, (long) micros * o.batchSize());
         // The update runs outside the scope: in-place ops on parameters must not attach them to it.
         cluster.reduceGradients(model);
-        double norm = cluster.clipGradNorm(model, o.clip());
-        double lr = schedule.at(step);
-        opt.update(lr);
+        double lr = schedule.at(step), norm;
+        if (off == null) {
+            norm = cluster.clipGradNorm(model, o.clip());
+            opt.update(lr);
+        } else {                                            // one global norm over resident and offloaded gradients
+            Map<String, Tensor> resident = off.resident(model.params.named());
+            norm = Math.sqrt(AdamW.gradSquares(resident) + off.gradSquares());
+            AdamW.scaleToNorm(resident, norm, o.clip());
+            opt.update(lr);
+            off.update(opt.options(), lr, opt.step(), o.clip() > 0 && norm > o.clip() ? o.clip() / (norm + 1e-6) : 1);
+        }
         AdamW.zeroGrad(model.params.named());
         double[] sums = {cluster.sum(loss) / micros, cluster.sum(aux) / micros, cluster.sum(tokens)};
         double ms = (System.nanoTime() - t0) / 1e6;

@@ -38,7 +38,7 @@ class TrainerTest {
 
     static TrainOptions opts(Path run, int steps, int every) {
         return new TrainOptions(corpus, run, steps, 4, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, every, 5,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8);
+                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, 0);
     }
 
     @Test void resumeGivesTheSameLossesAsAnUninterruptedRun(@TempDir Path dir) throws IOException {

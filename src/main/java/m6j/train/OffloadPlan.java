@@ -1,0 +1,134 @@
+package m6j.train;
+
+import m6j.model.ExpertShard;
+import m6j.model.M6Config;
+import m6j.model.M6Model;
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where each piece of training state lives under a memory budget. Units of placement: a block's dense part
+ * (attention, norms, router or dense FFN) and each expert of a MoE block. Every unit's weight, gradient and two
+ * Adam moments (16 bytes per parameter in fp32) live together in one tier: RAM or DISK. Blocks whose units all fit
+ * stay plain resident tensors; the others go through the {@link Offloader}, which needs a working set of about one
+ * block's state for weights being used, their gradients and the next block's prefetch.
+ */
+public record OffloadPlan(long budget, List<String> resident, List<Unit> units, boolean[] managed, long residentBytes,
+                          long workingBytes, long ramUnitBytes, long diskUnitBytes) {
+    public static final long STATE = 16;              // bytes per fp32 parameter: weight, grad, Adam m and v
+
+    /** A slice of a parameter: a whole tensor (expert -1) or one expert's row of a batched expert tensor. */
+    public record Piece(String name, long start, long[] shape, long numel, long offset, boolean decay) {}
+
+    /** Placement unit. onDisk: its state lives in the tier files at fileOffset (bytes), else in RAM. */
+    public record Unit(int layer, int expert, List<Piece> pieces, long numel, boolean onDisk) {}
+
+    /** A plan for config c under budget bytes; a budget too small for the fixed part is a usage error naming it. */
+    public static OffloadPlan of(M6Config c, long budget) {
+        if (c.shareLayers()) throw new IllegalArgumentException("--memory-budget does not work with --share-layers (all blocks are one)");
+        M6Model meta = new M6Model(c, ScalarType.Float, 0, new Device("meta"), ExpertShard.ALL);
+        List<String> globals = new ArrayList<>();
+        Map<Integer, List<Unit>> byLayer = new LinkedHashMap<>();
+        long globalNumel = 0;
+        for (var e : meta.params.named().entrySet()) {
+            String name = e.getKey();
+            Tensor t = e.getValue();
+            long[] shape = Tensors.shape(t);
+            if (!name.startsWith("blocks.")) {
+                globals.add(name);
+                globalNumel += t.numel();
+                continue;
+            }
+            int layer = Integer.parseInt(name.split("\\.")[1]);
+            List<Unit> us = byLayer.computeIfAbsent(layer, k -> new ArrayList<>());
+            boolean decay = shape.length >= 2;                  // as AdamW: matrices (batched expert tensors too)
+            if (meta.params.isSharded(name)) {
+                long[] row = java.util.Arrays.copyOfRange(shape, 1, shape.length);
+                long rowNumel = t.numel() / shape[0];
+                for (int x = 0; x < shape[0]; x++) {
+                    Unit u = unit(us, layer, x);
+                    us.set(us.indexOf(u), add(u, new Piece(name, x * rowNumel, row, rowNumel, u.numel(), decay)));
+                }
+            } else {
+                Unit u = unit(us, layer, -1);
+                us.set(us.indexOf(u), add(u, new Piece(name, 0, shape, t.numel(), u.numel(), decay)));
+            }
+        }
+        long fixed = STATE * globalNumel, all = fixed, maxBlock = 0;
+        for (List<Unit> us : byLayer.values()) {
+            long n = us.stream().mapToLong(Unit::numel).sum();
+            all += STATE * n;
+            maxBlock = Math.max(maxBlock, n);
+        }
+        int layers = c.nLayers();
+        boolean[] managed = new boolean[layers];
+        List<Unit> placed = new ArrayList<>();
+        if (all <= budget) return new OffloadPlan(budget, names(meta), placed, managed, all, 0, 0, 0);
+        long working = STATE * maxBlock;
+        if (fixed + working > budget)
+            throw new IllegalArgumentException(String.format(
+                    "--memory-budget %s is too small for %s: embeddings and other always-resident tensors need %s and one block's working set %s",
+                    mib(budget), c.name(), mib(fixed), mib(working)));
+        long free = budget - fixed - working, resident = fixed, ram = 0, disk = 0;
+        List<String> residentNames = new ArrayList<>(globals);
+        int l = 0;
+        for (; l < layers; l++) {                               // whole blocks, first to last, while they fit
+            long n = byLayer.get(l).stream().mapToLong(Unit::numel).sum();
+            if (STATE * n > free) break;
+            free -= STATE * n;
+            resident += STATE * n;
+            for (Unit u : byLayer.get(l)) for (Piece p : u.pieces()) if (!residentNames.contains(p.name())) residentNames.add(p.name());
+        }
+        List<Unit> rest = new ArrayList<>();
+        for (int k = l; k < layers; k++) {
+            managed[k] = true;
+            rest.addAll(byLayer.get(k));
+        }
+        rest.sort(java.util.Comparator.comparingInt((Unit u) -> u.expert() < 0 ? 0 : 1));   // dense parts first: every step reads them
+        for (Unit u : rest) {
+            boolean fits = STATE * u.numel() <= free;
+            if (fits) { free -= STATE * u.numel(); ram += STATE * u.numel(); } else disk += STATE * u.numel();
+            placed.add(new Unit(u.layer(), u.expert(), u.pieces(), u.numel(), !fits));
+        }
+        placed.sort(java.util.Comparator.comparingInt(Unit::layer).thenComparingInt(Unit::expert));
+        return new OffloadPlan(budget, residentNames, placed, managed, resident, working, ram, disk);
+    }
+
+    private static List<String> names(M6Model m) { return new ArrayList<>(m.params.named().keySet()); }
+
+    private static Unit unit(List<Unit> us, int layer, int expert) {
+        for (Unit u : us) if (u.expert() == expert) return u;
+        Unit u = new Unit(layer, expert, List.of(), 0, false);
+        us.add(u);
+        return u;
+    }
+
+    private static Unit add(Unit u, Piece p) {
+        List<Piece> ps = new ArrayList<>(u.pieces());
+        ps.add(p);
+        return new Unit(u.layer(), u.expert(), List.copyOf(ps), u.numel() + p.numel(), u.onDisk());
+    }
+
+    public boolean offloads() { return !units.isEmpty(); }
+
+    static String mib(long bytes) { return String.format("%.0f MiB", bytes / 1048576.0); }
+
+    /** One line for the log. */
+    public String summary() {
+        if (!offloads()) return "m6j: offload: the whole training state fits in " + mib(budget) + "; nothing offloaded";
+        int blocks = 0;
+        for (boolean b : managed) if (b) blocks++;
+        long onDisk = units.stream().filter(Unit::onDisk).count();
+        return String.format("m6j: offload: budget %s: resident %s (embeddings + %d whole blocks), %d blocks offloaded as %d units"
+                        + " (%d in RAM, %s; %d on disk, %s), working set %s",
+                mib(budget), mib(residentBytes), managed.length - blocks - 0, blocks, units.size(), units.size() - onDisk,
+                mib(ramUnitBytes), onDisk, mib(diskUnitBytes), mib(workingBytes));
+    }
+}

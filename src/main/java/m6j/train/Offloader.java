@@ -1,0 +1,393 @@
+package m6j.train;
+
+import m6j.model.LayerStore;
+import m6j.model.Params;
+import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Granular offloading (M6's "granular CPU offloading", here with RAM and disk tiers): the blocks an
+ * {@link OffloadPlan} marks offloaded keep no weights between uses. Before a block runs, its dense part is
+ * installed into the model's parameter tensors (set_data) and only the experts that receive tokens are read in;
+ * afterwards they are dropped again, and after a backward their gradients go to the gradient tier. The next
+ * block's weights are read on a background thread while the current one computes. The optimizer then streams
+ * over the offloaded units where they live. All tensor work on offloaded state runs on that one I/O thread,
+ * outside any PointerScope, and every buffer is freed explicitly (see docs/ENGINE.md on scopes).
+ */
+public final class Offloader implements Params.Sink, LayerStore, Closeable {
+    private record Slot(int unit, OffloadPlan.Piece piece) {}
+
+    private final OffloadPlan plan;
+    private final Tiers tiers;
+    private final ExecutorService io = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "m6j-offload-io");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Map<String, List<Slot>> slots = new HashMap<>();
+    private final Map<String, long[]> fullShape = new HashMap<>();
+    private final Map<String, Tensor> params = new HashMap<>();
+    private final int[] dense;                  // per layer: the unit index of its dense part, or -1
+    private final int[][] expert;               // per layer: unit index per expert (MoE blocks)
+    private final Future<Tensor>[] densePre;
+    private final Future<Tensor[]>[] expertPre;
+    private final long[][] preIds, forwardIds;
+    private final Tensor[] denseLive;
+    private final Tensor[][] expertLive;
+    private final long[][] liveIds;
+    private final Tensor empty = torch.empty(0);
+    private boolean grad;
+    private Future<?> pending;
+    private long expertLoads, expertSkips;
+
+    @SuppressWarnings("unchecked")
+    public Offloader(OffloadPlan plan, Path dir) throws IOException {
+        this.plan = plan;
+        this.tiers = new Tiers(dir, plan.units());
+        int layers = plan.managed().length;
+        dense = new int[layers];
+        Arrays.fill(dense, -1);
+        expert = new int[layers][];
+        for (int i = 0; i < plan.units().size(); i++) {
+            OffloadPlan.Unit u = plan.units().get(i);
+            if (u.expert() < 0) dense[u.layer()] = i;
+            else {
+                int[] e = expert[u.layer()];
+                if (e == null || e.length <= u.expert()) expert[u.layer()] = e = e == null ? new int[u.expert() + 1] : Arrays.copyOf(e, u.expert() + 1);
+                e[u.expert()] = i;
+            }
+            for (OffloadPlan.Piece p : u.pieces()) slots.computeIfAbsent(p.name(), k -> new ArrayList<>()).add(new Slot(i, p));
+        }
+        slots.forEach((name, ss) -> {
+            OffloadPlan.Piece p = ss.get(0).piece();
+            if (ss.size() == 1 && ss.get(0).piece().start() == 0 && plan.units().get(ss.get(0).unit()).expert() < 0) fullShape.put(name, p.shape());
+            else {
+                long[] s = new long[p.shape().length + 1];
+                s[0] = ss.size();
+                System.arraycopy(p.shape(), 0, s, 1, p.shape().length);
+                fullShape.put(name, s);
+            }
+        });
+        densePre = new Future[layers];
+        expertPre = new Future[layers];
+        preIds = new long[layers][];
+        forwardIds = new long[layers][];
+        denseLive = new Tensor[layers];
+        expertLive = new Tensor[layers][];
+        liveIds = new long[layers][];
+    }
+
+    public OffloadPlan plan() { return plan; }
+
+    public boolean manages(String name) { return slots.containsKey(name); }
+
+    /** The parameters the plain optimizer keeps (everything not offloaded). */
+    public Map<String, Tensor> resident(Map<String, Tensor> all) {
+        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        all.forEach((k, t) -> { if (!manages(k)) out.put(k, t); });
+        return out;
+    }
+
+    // ---- Params.Sink: initial values go straight to their tier; the model's tensor keeps no data.
+
+    @Override public void created(String name, Tensor t) {
+        List<Slot> ss = slots.get(name);
+        if (ss == null) return;
+        try (NoGradGuard ng = new NoGradGuard(); Tensor flat = t.detach().reshape(-1)) {
+            for (Slot s : ss) try (Tensor part = flat.narrow(0, s.piece().start(), s.piece().numel())) {
+                tiers.write(s.unit(), Tiers.Kind.P, s.piece().offset(), part);
+            }
+        }
+        t.__dispatch_set_data(empty);
+        params.put(name, t);
+    }
+
+    // ---- LayerStore
+
+    @Override public boolean offloaded(int layer) { return plan.managed()[layer]; }
+
+    @Override public void enter(int layer, boolean grad) {
+        this.grad = grad;
+        call(() -> { install(layer); return null; });
+        int next = neighbour(layer, grad ? -1 : 1);
+        if (next >= 0) prefetch(next, grad);
+    }
+
+    @Override public Tensor[] experts(int layer, long[] ids) {
+        if (!grad) forwardIds[layer] = ids.clone();          // what the backward will ask for
+        int[] units = expert[layer];
+        expertLoads += ids.length;
+        expertSkips += units.length - ids.length;
+        Future<Tensor[]> pre = expertPre[layer];
+        boolean usePre = pre != null && Arrays.equals(preIds[layer], ids);
+        expertPre[layer] = null;
+        boolean g = grad;
+        Tensor[] w = call(() -> {
+            Tensor[] t = usePre ? pre.get() : loadExperts(layer, ids);
+            if (pre != null && !usePre) for (Tensor x : pre.get()) tiers.free(x);
+            if (g) for (Tensor x : t) x.requires_grad_(true);
+            return t;
+        });
+        expertLive[layer] = w;
+        liveIds[layer] = ids;
+        return w;
+    }
+
+    @Override public void exit(int layer, boolean grad) {
+        pending = io.submit(() -> {
+            if (grad) collectGrads(layer);
+            uninstall(layer);
+            return null;
+        });
+    }
+
+    private int neighbour(int layer, int dir) {
+        for (int l = layer + dir; l >= 0 && l < dense.length; l += dir) if (plan.managed()[l]) return l;
+        return -1;
+    }
+
+    private void prefetch(int layer, boolean withExperts) {
+        if (densePre[layer] == null && dense[layer] >= 0) densePre[layer] = io.submit(() -> tiers.read(dense[layer], Tiers.Kind.P, false));
+        long[] ids = forwardIds[layer];
+        if (withExperts && ids != null && expertPre[layer] == null) {
+            preIds[layer] = ids;
+            expertPre[layer] = io.submit(() -> loadExperts(layer, ids));
+        }
+    }
+
+    /** On the I/O thread: the dense part's weights into the model's parameters. */
+    private void install(int layer) throws Exception {
+        int u = dense[layer];
+        if (u < 0) return;
+        Future<Tensor> pre = densePre[layer];
+        densePre[layer] = null;
+        Tensor flat = pre != null ? pre.get() : tiers.read(u, Tiers.Kind.P, false);
+        denseLive[layer] = flat;
+        for (OffloadPlan.Piece p : plan.units().get(u).pieces())
+            try (Tensor v = flat.narrow(0, p.offset(), p.numel()).view(p.shape())) {
+                params.get(p.name()).__dispatch_set_data(v);
+            }
+    }
+
+    private void uninstall(int layer) {
+        int u = dense[layer];
+        if (u >= 0) {
+            for (OffloadPlan.Piece p : plan.units().get(u).pieces()) params.get(p.name()).__dispatch_set_data(empty);
+            if (!tiers.isRamTensor(u, denseLive[layer])) tiers.free(denseLive[layer]);
+            denseLive[layer] = null;
+        }
+        if (expertLive[layer] != null) for (Tensor t : expertLive[layer]) tiers.free(t);
+        expertLive[layer] = null;
+    }
+
+    /** The four expert tensors (w1, b1, w2, b2) for these experts, (E', ...) each, read from their tiers. */
+    private Tensor[] loadExperts(int layer, long[] ids) {
+        List<OffloadPlan.Piece> ps = plan.units().get(expert[layer][0]).pieces();
+        Tensor[] out = new Tensor[ps.size()];
+        for (int k = 0; k < out.length; k++) {
+            long[] shape = new long[ps.get(k).shape().length + 1];
+            shape[0] = ids.length;
+            System.arraycopy(ps.get(k).shape(), 0, shape, 1, shape.length - 1);
+            out[k] = tiers.track(torch.empty(shape));
+        }
+        for (int j = 0; j < ids.length; j++) {
+            int u = expert[layer][(int) ids[j]];
+            List<OffloadPlan.Piece> up = plan.units().get(u).pieces();
+            for (int k = 0; k < out.length; k++) try (Tensor row = out[k].select(0, j)) {
+                tiers.readInto(u, Tiers.Kind.P, up.get(k).offset(), row);
+            }
+        }
+        return out;
+    }
+
+    /** On the I/O thread, after block layer's backward: its gradients, added to what earlier micro-batches left. */
+    private void collectGrads(int layer) {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            int u = dense[layer];
+            if (u >= 0) {
+                OffloadPlan.Unit unit = plan.units().get(u);
+                Tensor g = tiers.alloc(unit.numel(), true);
+                for (OffloadPlan.Piece p : unit.pieces()) {
+                    Tensor param = params.get(p.name());
+                    try (Tensor pg = param.grad(); Tensor dst = g.narrow(0, p.offset(), p.numel())) {
+                        if (pg != null && pg.defined()) try (Tensor flat = pg.reshape(-1)) { dst.copy_(flat); }
+                    }
+                    param.mutable_grad().reset();
+                }
+                accumulate(u, g);
+            }
+            Tensor[] live = expertLive[layer];
+            if (live == null) return;
+            long[] ids = liveIds[layer];
+            Tensor[] grads = new Tensor[live.length];
+            for (int k = 0; k < live.length; k++) grads[k] = live[k].grad();
+            for (int j = 0; j < ids.length; j++) {
+                int eu = expert[layer][(int) ids[j]];
+                OffloadPlan.Unit unit = plan.units().get(eu);
+                Tensor g = tiers.alloc(unit.numel(), true);
+                for (int k = 0; k < live.length; k++) {
+                    if (grads[k] == null || !grads[k].defined()) continue;
+                    OffloadPlan.Piece p = unit.pieces().get(k);
+                    try (Tensor row = grads[k].select(0, j); Tensor flat = row.reshape(-1); Tensor dst = g.narrow(0, p.offset(), p.numel())) {
+                        dst.copy_(flat);
+                    }
+                }
+                accumulate(eu, g);
+            }
+            for (Tensor t : grads) if (t != null) t.close();
+        }
+    }
+
+    /** Adds g to unit u's gradient in its tier (g is consumed) and records the squared norm of the sum. */
+    private void accumulate(int u, Tensor g) {
+        if (tiers.hasGrad[u]) {
+            Tensor old = tiers.read(u, Tiers.Kind.G, false);
+            g.add_(old);
+            if (!tiers.isRamTensor(u, old)) tiers.free(old);
+        }
+        try (Tensor n = g.norm()) {
+            double v = n.item_double();
+            tiers.gradSq[u] = v * v;
+        }
+        tiers.write(u, Tiers.Kind.G, 0, g);
+        tiers.hasGrad[u] = true;
+        tiers.free(g);
+    }
+
+    /** Waits for queued gradient write-backs; then the squared gradient norm of all offloaded units. */
+    public double gradSquares() {
+        sync();
+        double s = 0;
+        for (double v : tiers.gradSq) s += v;
+        return s;
+    }
+
+    /**
+     * AdamW over every offloaded unit where it lives, streaming one unit at a time, with gradients scaled by
+     * gradScale (clipping). Units without a gradient this step update with a zero gradient, exactly as the
+     * batched expert tensors of a resident model do (every expert of a layer that ran has a gradient there).
+     */
+    public void update(AdamW.Options o, double lr, long step, double gradScale) {
+        AdamW.requireNoScope("Offloader.update");
+        sync();
+        double bc1 = 1 - Math.pow(o.beta1(), step), bc2 = 1 - Math.pow(o.beta2(), step);
+        call(() -> {
+            try (NoGradGuard ng = new NoGradGuard()) {
+                for (int u = 0; u < plan.units().size(); u++) {
+                    Tensor p = tiers.read(u, Tiers.Kind.P, false),
+                            g = tiers.hasGrad[u] ? tiers.read(u, Tiers.Kind.G, false) : tiers.alloc(plan.units().get(u).numel(), true),
+                            m = tiers.read(u, Tiers.Kind.M, false), v = tiers.read(u, Tiers.Kind.V, false);
+                    if (gradScale != 1) g.mul_(Tensors.scalar(gradScale));
+                    List<Tensor> decayed = new ArrayList<>();
+                    for (OffloadPlan.Piece pc : plan.units().get(u).pieces()) if (pc.decay()) decayed.add(p.narrow(0, pc.offset(), pc.numel()));
+                    AdamW.apply(p, g, m, v, decayed, o, lr, bc1, bc2);
+                    for (Tensor d : decayed) d.close();
+                    if (tiers.onDisk(u)) {
+                        tiers.write(u, Tiers.Kind.P, 0, p);
+                        tiers.write(u, Tiers.Kind.M, 0, m);
+                        tiers.write(u, Tiers.Kind.V, 0, v);
+                    }
+                    for (Tensor t : new Tensor[]{p, g, m, v}) if (!tiers.isRamTensor(u, t)) tiers.free(t);
+                    tiers.dropGrad(u);
+                }
+            }
+            return null;
+        });
+    }
+
+    // ---- checkpoints
+
+    /** Checkpoint entries for the model's parameters: offloaded ones are gathered from their tier when written. */
+    public List<m6j.runtime.Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
+        Tiers.Kind kind = prefix.isEmpty() ? Tiers.Kind.P : prefix.equals("m.") ? Tiers.Kind.M : Tiers.Kind.V;
+        List<m6j.runtime.Safetensors.Entry> out = new ArrayList<>();
+        tensors.forEach((k, t) -> {
+            String name = k.substring(prefix.length());
+            if (!k.startsWith(prefix) || !manages(name)) out.add(m6j.runtime.Safetensors.Entry.of(k, t));
+        });
+        for (String name : params.keySet().stream().sorted().toList())
+            out.add(new m6j.runtime.Safetensors.Entry(prefix + name, org.bytedeco.pytorch.global.torch.ScalarType.Float,
+                    fullShape.get(name), () -> call(() -> gather(name, kind)), true));
+        return out;
+    }
+
+    private Tensor gather(String name, Tiers.Kind kind) {
+        Tensor t = torch.empty(fullShape.get(name));
+        try (Tensor flat = t.view(-1)) {
+            for (Slot s : slots.get(name)) try (Tensor part = flat.narrow(0, s.piece().start(), s.piece().numel())) {
+                tiers.readInto(s.unit(), kind, s.piece().offset(), part);
+            }
+        }
+        return t;
+    }
+
+    /** Resume: offloaded weights and Adam moments from a checkpoint, one tensor at a time, into their tiers. */
+    public void load(m6j.runtime.Safetensors.Reader model, m6j.runtime.Safetensors.Reader optimizer) throws IOException {
+        for (String name : params.keySet()) {
+            String[] keys = {name, "m." + name, "v." + name};
+            Tiers.Kind[] kinds = {Tiers.Kind.P, Tiers.Kind.M, Tiers.Kind.V};
+            for (int i = 0; i < 3; i++) {
+                m6j.runtime.Safetensors.Reader r = i == 0 ? model : optimizer;
+                if (!Arrays.equals(r.info(keys[i]).shape(), fullShape.get(name)))
+                    throw new IOException("tensor '" + keys[i] + "' has shape " + Arrays.toString(r.info(keys[i]).shape())
+                            + ", model expects " + Arrays.toString(fullShape.get(name)));
+                for (Slot s : slots.get(name)) {
+                    Tensor buf = torch.empty(s.piece().numel());
+                    r.readInto(keys[i], s.piece().start(), buf);
+                    tiers.write(s.unit(), kinds[i], s.piece().offset(), buf);
+                    buf.close();
+                }
+            }
+        }
+    }
+
+    /** Experts brought in versus skipped because they received no tokens, since the start. */
+    public long[] expertCounts() { return new long[]{expertLoads, expertSkips}; }
+
+    /** Most bytes held at once in working buffers (weights in use, gradients, prefetches, optimizer streaming). */
+    public long peakWorkingBytes() { sync(); return tiers.peakHeld(); }
+
+    private void sync() {
+        if (pending != null) {
+            Future<?> f = pending;
+            pending = null;
+            call(() -> f.get());                    // done by now (queued earlier); rethrows its failure
+        }
+    }
+
+    private <T> T call(Callable<T> c) {
+        try {
+            return io.submit(c).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for offload I/O", e);
+        } catch (ExecutionException e) {
+            Throwable c2 = e.getCause();
+            while (c2 instanceof ExecutionException && c2.getCause() != null) c2 = c2.getCause();
+            if (c2 instanceof RuntimeException r) throw r;
+            throw new IllegalStateException("offload I/O failed: " + c2, c2);
+        }
+    }
+
+    @Override public void close() throws IOException {
+        sync();
+        io.shutdown();
+        tiers.close();
+    }
+}

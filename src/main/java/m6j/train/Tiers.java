@@ -1,0 +1,152 @@
+package m6j.train;
+
+import m6j.runtime.NativeIo;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The storage behind offloaded units: per unit a flat fp32 weight, gradient and the two Adam moments, either as
+ * tensors in RAM or at one offset in four files on disk (p.bin, g.bin, m.bin, v.bin). Disk I/O goes straight
+ * into tensor memory. Also the ledger of bytes the offloader holds in memory, with its peak.
+ */
+final class Tiers implements Closeable {
+    enum Kind { P, G, M, V }
+
+    private final FileChannel[] files = new FileChannel[4];
+    private final List<OffloadPlan.Unit> units;
+    private final long[] offset;
+    private final Tensor[][] ram;                       // [unit][kind], null for disk units (and absent grads)
+    final boolean[] hasGrad;
+    final double[] gradSq;
+    private final AtomicLong held = new AtomicLong(), peak = new AtomicLong();
+
+    Tiers(Path dir, List<OffloadPlan.Unit> units) throws IOException {
+        this.units = units;
+        offset = new long[units.size()];
+        ram = new Tensor[units.size()][];
+        hasGrad = new boolean[units.size()];
+        gradSq = new double[units.size()];
+        long end = 0;
+        for (int i = 0; i < units.size(); i++) {
+            OffloadPlan.Unit u = units.get(i);
+            if (u.onDisk()) {
+                offset[i] = end;
+                end += 4 * u.numel();
+            } else {
+                ram[i] = new Tensor[4];
+                for (int k : new int[]{0, 2, 3}) ram[i][k] = torch.zeros(u.numel());
+            }
+        }
+        Files.createDirectories(dir);
+        for (Kind k : Kind.values()) {
+            Path f = dir.resolve(k.name().toLowerCase() + ".bin");
+            Files.deleteIfExists(f);
+            files[k.ordinal()] = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                    StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
+            if (end > 0) files[k.ordinal()].write(java.nio.ByteBuffer.allocate(1), end - 1);   // sized; unwritten = zeros
+        }
+    }
+
+    boolean onDisk(int u) { return units.get(u).onDisk(); }
+
+    /** A new tensor with unit u's data of this kind (RAM units: a copy only when copy is set, else the tensor itself). */
+    Tensor read(int u, Kind k, boolean copy) {
+        if (!onDisk(u)) {
+            Tensor t = ram[u][k.ordinal()];
+            if (t == null) return alloc(units.get(u).numel(), true);
+            return copy ? track(t.clone()) : t;
+        }
+        Tensor t = alloc(units.get(u).numel(), false);
+        readInto(u, k, 0, t);
+        return t;
+    }
+
+    /** Reads numel(dst) elements of unit u from element offset `from` into dst (contiguous). */
+    void readInto(int u, Kind k, long from, Tensor dst) {
+        if (!onDisk(u)) {
+            try (NoGradGuard ng = new NoGradGuard(); Tensor src = ram[u][k.ordinal()].narrow(0, from, dst.numel()).view(m6j.runtime.Tensors.shape(dst))) {
+                dst.copy_(src);
+            }
+            return;
+        }
+        try {
+            NativeIo.read(files[k.ordinal()], offset[u] + 4 * from, dst);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Writes src (contiguous) at element offset `from` of unit u. For RAM units, writing kind G keeps src itself. */
+    void write(int u, Kind k, long from, Tensor src) {
+        if (!onDisk(u)) {
+            Tensor dst = ram[u][k.ordinal()];
+            if (dst == null) {                           // a RAM unit's gradient is allocated at its first write
+                dst = ram[u][k.ordinal()] = torch.zeros(units.get(u).numel());   // counted in the plan's RAM share
+            }
+            if (dst != src) try (NoGradGuard ng = new NoGradGuard(); Tensor d = dst.narrow(0, from, src.numel())) {
+                d.copy_(src.reshape(-1));
+            }
+            return;
+        }
+        try {
+            NativeIo.write(files[k.ordinal()], offset[u] + 4 * from, src);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Drops RAM unit u's gradient (after its update). */
+    void dropGrad(int u) {
+        hasGrad[u] = false;
+        gradSq[u] = 0;
+        if (!onDisk(u) && ram[u][Kind.G.ordinal()] != null) {
+            ram[u][Kind.G.ordinal()].close();
+            ram[u][Kind.G.ordinal()] = null;
+        }
+    }
+
+    /** A new flat fp32 tensor counted in the ledger (zeroed when zero is set). */
+    Tensor alloc(long numel, boolean zero) {
+        Tensor t = zero ? torch.zeros(numel) : torch.empty(numel);
+        return track(t);
+    }
+
+    Tensor track(Tensor t) {
+        long now = held.addAndGet(t.nbytes());
+        peak.accumulateAndGet(now, Math::max);
+        return t;
+    }
+
+    /** Closes a tensor made by alloc/track/read (never a RAM unit's own tensor). */
+    void free(Tensor t) {
+        if (t == null) return;
+        held.addAndGet(-t.nbytes());
+        t.close();
+    }
+
+    boolean isRamTensor(int u, Tensor t) {
+        if (onDisk(u)) return false;
+        for (Tensor r : ram[u]) if (r == t) return true;
+        return false;
+    }
+
+    long peakHeld() { return peak.get(); }
+
+    void resetPeak() { peak.set(held.get()); }
+
+    @Override public void close() throws IOException {
+        for (FileChannel f : files) if (f != null) f.close();
+        for (Tensor[] r : ram) if (r != null) for (Tensor t : r) if (t != null) t.close();
+    }
+}
