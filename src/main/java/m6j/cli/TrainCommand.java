@@ -78,6 +78,14 @@ public final class TrainCommand implements Callable<Integer> {
         if (!cluster.leader()) return 0;
         System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(), t.lastCheckpoint(),
                 run.resolve("metrics.jsonl"), run.resolve("loss.png"));
+        if (t.offloader() != null) {
+            long[] ex = t.offloader().expertCounts();
+            double[] sec = t.offloader().seconds();
+            System.out.printf("m6j: offload: %,d expert loads, %,d experts skipped (no tokens routed); peak working buffers %s;"
+                            + " waited %.0f s for offload I/O, %.0f s of it in the streaming optimizer%n",
+                    ex[0], ex[1], m6j.runtime.Memory.mib(t.offloader().peakWorkingBytes()), sec[0], sec[1]);
+        }
+        System.out.println("m6j: peak RSS " + m6j.runtime.Memory.mib(m6j.runtime.Memory.peakRss()));
         return 0;
     }
 

@@ -29,9 +29,9 @@ final class MoeFfn implements Ffn {
         localExperts = shard.local(e);
         long first = shard.first(e), le = localExperts;
         router = p.normal(prefix + "router.weight", 0.02, e, d);
-        w1 = p.getOrCreate(prefix + "w1", new long[]{le, d, f}, () -> Tensors.normal(0.02, p.dtype, e, d, f).narrow(0, first, le).clone());
+        w1 = p.getOrCreate(prefix + "w1", new long[]{le, d, f}, () -> Tensors.rows(Tensors.normal(0.02, p.dtype, e, d, f), first, le));
         b1 = p.zeros(prefix + "b1", le, 1, f);
-        w2 = p.getOrCreate(prefix + "w2", new long[]{le, f, d}, () -> Tensors.normal(0.02 / Math.sqrt(2.0 * c.nLayers()), p.dtype, e, f, d).narrow(0, first, le).clone());
+        w2 = p.getOrCreate(prefix + "w2", new long[]{le, f, d}, () -> Tensors.rows(Tensors.normal(0.02 / Math.sqrt(2.0 * c.nLayers()), p.dtype, e, f, d), first, le));
         b2 = p.zeros(prefix + "b2", le, 1, d);
         for (String n : new String[]{"w1", "b1", "w2", "b2"}) p.markSharded(prefix + n);
     }

@@ -53,8 +53,16 @@ public final class Params {
             if (isMeta()) t = org.bytedeco.pytorch.global.torch.empty(shape, new org.bytedeco.pytorch.TensorOptions(device),
                     new org.bytedeco.pytorch.MemoryFormatOptional()).to(dtype);
             else {
-                t = init.get().to(dtype).detach();
-                if (!Devices.isCpu(device)) t = t.to(device, dtype).detach();
+                // Intermediate handles are closed here: left to the GC they keep the initial values alive, which is
+                // the whole model when a sink offloads it as it is made.
+                try (Tensor raw = init.get(); Tensor typed = raw.to(dtype)) {
+                    t = typed.detach();
+                }
+                if (!Devices.isCpu(device)) {
+                    Tensor cpu = t;
+                    try (Tensor moved = cpu.to(device, dtype)) { t = moved.detach(); }
+                    cpu.close();
+                }
             }
             t.requires_grad_(true);
             if (sink != null) sink.created(n, t);

@@ -82,12 +82,12 @@ public final class Safetensors {
             while (head.hasRemaining()) pos += ch.write(head, pos);
             for (Entry e : entries) {
                 Tensor t = e.data().get();
-                Tensor c = t.detach().cpu().contiguous();
-                if (c.scalar_type().value != e.dtype().value || !java.util.Arrays.equals(Tensors.shape(c), e.shape()))
-                    throw new IllegalStateException("tensor '" + e.name() + "' changed shape or dtype while being written");
-                NativeIo.write(ch, pos, c);
-                pos += c.nbytes();
-                c.close();
+                try (Tensor d = t.detach(); Tensor cpu = d.cpu(); Tensor c = cpu.contiguous()) {   // each handle closed now, not at GC
+                    if (c.scalar_type().value != e.dtype().value || !java.util.Arrays.equals(Tensors.shape(c), e.shape()))
+                        throw new IllegalStateException("tensor '" + e.name() + "' changed shape or dtype while being written");
+                    NativeIo.write(ch, pos, c);
+                    pos += c.nbytes();
+                }
                 if (e.owned()) t.close();
             }
         }

@@ -23,13 +23,26 @@ public final class Tensors {
 
     /** A new leaf tensor with values ~ N(0, std^2) in the given dtype (uses the torch generator). */
     public static Tensor normal(double std, ScalarType dtype, long... shape) {
-        Tensor t = torch.randn(shape).to(dtype);
-        return t.mul_(scalar(std));
+        try (Tensor r = torch.randn(shape)) {            // closed now: a handle left to the GC pins the data
+            return r.to(dtype).mul_(scalar(std));
+        }
     }
 
-    public static Tensor zeros(ScalarType dtype, long... shape) { return torch.zeros(shape).to(dtype); }
+    /** Rows [first, first+n) of t along dim 0 as a new tensor (t itself when that is all of it); t's handle is consumed. */
+    public static Tensor rows(Tensor t, long first, long n) {
+        if (first == 0 && n == t.size(0)) return t;
+        try (t; Tensor part = t.narrow(0, first, n)) {
+            return part.clone();
+        }
+    }
 
-    public static Tensor ones(ScalarType dtype, long... shape) { return torch.ones(shape).to(dtype); }
+    public static Tensor zeros(ScalarType dtype, long... shape) {
+        try (Tensor z = torch.zeros(shape)) { return z.to(dtype); }
+    }
+
+    public static Tensor ones(ScalarType dtype, long... shape) {
+        try (Tensor o = torch.ones(shape)) { return o.to(dtype); }
+    }
 
     public static TensorOptional opt(Tensor t) { return t == null ? new TensorOptional() : new TensorOptional(t); }
 

@@ -54,7 +54,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     private final Tensor empty = torch.empty(0);
     private boolean grad;
     private Future<?> pending;
-    private long expertLoads, expertSkips;
+    private long expertLoads, expertSkips, waitNs, updateNs;
 
     @SuppressWarnings("unchecked")
     public Offloader(OffloadPlan plan, Path dir) throws IOException {
@@ -109,7 +109,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     @Override public void created(String name, Tensor t) {
         List<Slot> ss = slots.get(name);
         if (ss == null) return;
-        try (NoGradGuard ng = new NoGradGuard(); Tensor flat = t.detach().reshape(-1)) {
+        try (NoGradGuard ng = new NoGradGuard(); Tensor d = t.detach(); Tensor flat = d.reshape(-1)) {
             for (Slot s : ss) try (Tensor part = flat.narrow(0, s.piece().start(), s.piece().numel())) {
                 tiers.write(s.unit(), Tiers.Kind.P, s.piece().offset(), part);
             }
@@ -180,7 +180,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         Tensor flat = pre != null ? pre.get() : tiers.read(u, Tiers.Kind.P, false);
         denseLive[layer] = flat;
         for (OffloadPlan.Piece p : plan.units().get(u).pieces())
-            try (Tensor v = flat.narrow(0, p.offset(), p.numel()).view(p.shape())) {
+            try (Tensor n = flat.narrow(0, p.offset(), p.numel()); Tensor v = n.view(p.shape())) {
                 params.get(p.name()).__dispatch_set_data(v);
             }
     }
@@ -286,6 +286,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     public void update(AdamW.Options o, double lr, long step, double gradScale) {
         AdamW.requireNoScope("Offloader.update");
         sync();
+        long t0 = System.nanoTime();
         double bc1 = 1 - Math.pow(o.beta1(), step), bc2 = 1 - Math.pow(o.beta2(), step);
         call(() -> {
             try (NoGradGuard ng = new NoGradGuard()) {
@@ -309,6 +310,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
             }
             return null;
         });
+        updateNs += System.nanoTime() - t0;
     }
 
     // ---- checkpoints
@@ -372,6 +374,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     }
 
     private <T> T call(Callable<T> c) {
+        long t0 = System.nanoTime();
         try {
             return io.submit(c).get();
         } catch (InterruptedException e) {
@@ -382,8 +385,13 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
             while (c2 instanceof ExecutionException && c2.getCause() != null) c2 = c2.getCause();
             if (c2 instanceof RuntimeException r) throw r;
             throw new IllegalStateException("offload I/O failed: " + c2, c2);
+        } finally {
+            waitNs += System.nanoTime() - t0;
         }
     }
+
+    /** Seconds the training thread waited for offload work (loads, write-backs, the streaming update) and of those in the update. */
+    public double[] seconds() { return new double[]{waitNs / 1e9, updateNs / 1e9}; }
 
     @Override public void close() throws IOException {
         sync();

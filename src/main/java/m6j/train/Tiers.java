@@ -75,7 +75,8 @@ final class Tiers implements Closeable {
     /** Reads numel(dst) elements of unit u from element offset `from` into dst (contiguous). */
     void readInto(int u, Kind k, long from, Tensor dst) {
         if (!onDisk(u)) {
-            try (NoGradGuard ng = new NoGradGuard(); Tensor src = ram[u][k.ordinal()].narrow(0, from, dst.numel()).view(m6j.runtime.Tensors.shape(dst))) {
+            try (NoGradGuard ng = new NoGradGuard(); Tensor flat = ram[u][k.ordinal()].narrow(0, from, dst.numel());
+                 Tensor src = flat.view(m6j.runtime.Tensors.shape(dst))) {
                 dst.copy_(src);
             }
             return;
@@ -94,8 +95,8 @@ final class Tiers implements Closeable {
             if (dst == null) {                           // a RAM unit's gradient is allocated at its first write
                 dst = ram[u][k.ordinal()] = torch.zeros(units.get(u).numel());   // counted in the plan's RAM share
             }
-            if (dst != src) try (NoGradGuard ng = new NoGradGuard(); Tensor d = dst.narrow(0, from, src.numel())) {
-                d.copy_(src.reshape(-1));
+            if (dst != src) try (NoGradGuard ng = new NoGradGuard(); Tensor d = dst.narrow(0, from, src.numel()); Tensor flat = src.reshape(-1)) {
+                d.copy_(flat);              // every handle closed at once: a view left to the GC keeps its buffer alive
             }
             return;
         }

@@ -1,0 +1,104 @@
+package m6j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import m6j.data.CorpusBuilder;
+import m6j.data.CorpusOptions;
+import m6j.data.CorpusReport;
+import m6j.data.DataRoots;
+import m6j.model.Presets;
+import m6j.runtime.Bytes;
+import m6j.train.OffloadPlan;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Trains one model twice, each in its own JVM so their peak RSS are apart: under --memory-budget (offloaded) and
+ * with everything in memory; then compares per-step losses, step time and peak RSS.
+ */
+@Command(name = "offload", mixinStandardHelpOptions = true,
+        description = "Granular offloading: the same training run with --memory-budget and all in memory, side by side.")
+public final class BenchOffloadCommand implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "xl-moe") String preset;
+    @Option(names = "--memory-budget", defaultValue = "2GiB") String budget;
+    @Option(names = "--steps", defaultValue = "50") int steps;
+    @Option(names = "--batch-size", defaultValue = "8") int batchSize;
+    @Option(names = "--skip", defaultValue = "5", description = "Steps left out of the step-time means (warm-up).") int skip;
+    @Option(names = "--dir", defaultValue = "work/bench-offload", description = "Corpus and the two runs go here.") Path dir;
+    @Option(names = "--offloaded-only", description = "Skip the all-in-memory arm (it needs the whole state in RAM).") boolean offloadedOnly;
+
+    @Override public Integer call() throws Exception {
+        if (steps <= skip || batchSize < 1) throw new IllegalArgumentException("need --steps > --skip and --batch-size >= 1");
+        long b = Bytes.parse(budget, "--memory-budget");
+        m6j.runtime.Torch.init();
+        OffloadPlan plan = OffloadPlan.of(Presets.get(preset), b);
+        long all = OffloadPlan.of(Presets.get(preset), Long.MAX_VALUE).residentBytes();
+        System.out.printf("model %s: full training state %.2f GiB = %.1f x the %s budget%n%s%n", preset, all / 1073741824.0,
+                all / (double) b, budget, plan.summary());
+        Path corpus = dir.resolve("corpus");
+        if (!Files.isRegularFile(corpus.resolve(CorpusReport.FILE_NAME)))
+            CorpusBuilder.build(new CorpusOptions(DataRoots.sample(home()), corpus, 32, 0L, 0.05, 0), false);
+        Arm off = arm("offloaded", corpus, dir.resolve("run-offload"), List.of("--memory-budget", budget));
+        System.out.println(off.describe(skip));
+        if (offloadedOnly) return 0;
+        Arm mem = arm("in-memory", corpus, dir.resolve("run-memory"), List.of());
+        System.out.println(mem.describe(skip));
+        double maxRel = 0;
+        for (int i = 0; i < steps; i++) maxRel = Math.max(maxRel, Math.abs(off.loss[i] - mem.loss[i]) / Math.abs(mem.loss[i]));
+        System.out.printf("losses: max relative difference over %d steps %.2e (first step %.6f vs %.6f, last %.6f vs %.6f)%n",
+                steps, maxRel, off.loss[0], mem.loss[0], off.loss[steps - 1], mem.loss[steps - 1]);
+        System.out.printf("step time offloaded / in memory: %.2fx; peak RSS %s vs %s (budget %s, so %s above it)%n",
+                off.meanMs(skip) / mem.meanMs(skip), mib(off.peakRss), mib(mem.peakRss), budget, mib(off.peakRss - b));
+        return 0;
+    }
+
+    private record Arm(String name, double[] loss, double[] ms, long peakRss, String offloadLine) {
+        double meanMs(int skip) {
+            double s = 0;
+            for (int i = skip; i < ms.length; i++) s += ms[i];
+            return s / (ms.length - skip);
+        }
+
+        String describe(int skip) {
+            return String.format("%-10s mean step %.0f ms (steps %d..%d), peak RSS %s%s", name, meanMs(skip), skip, ms.length - 1,
+                    mib(peakRss), offloadLine.isEmpty() ? "" : "\n           " + offloadLine);
+        }
+    }
+
+    private Arm arm(String name, Path corpus, Path run, List<String> extra) throws IOException, InterruptedException {
+        if (Files.exists(run)) try (var s = Files.walk(run)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
+                "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dm6j.home=" + home(), "-cp", System.getProperty("java.class.path"), "m6j.cli.Main", "train",
+                "--preset", preset, "--corpus", corpus.toString(), "--run", run.toString(), "--steps", Integer.toString(steps),
+                "--batch-size", Integer.toString(batchSize), "--checkpoint-every", "0", "--warmup", "5", "--lr", "1e-3"));
+        cmd.addAll(extra);
+        System.out.println("== " + name + ": " + String.join(" ", cmd.subList(cmd.indexOf("m6j.cli.Main") + 1, cmd.size())));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) throw new IOException(name + " run failed:\n" + out);
+        Matcher rss = Pattern.compile("peak RSS (\\d+) MiB").matcher(out);
+        Matcher offl = Pattern.compile("m6j: offload: [0-9,]+ expert loads.*").matcher(out);
+        List<JsonNode> recs = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) if (!line.isBlank()) recs.add(Presets.JSON.readTree(line));
+        double[] loss = new double[recs.size()], ms = new double[recs.size()];
+        for (int i = 0; i < recs.size(); i++) {
+            loss[i] = recs.get(i).path("loss").asDouble();
+            ms[i] = recs.get(i).path("ms").asDouble();
+        }
+        return new Arm(name, loss, ms, rss.find() ? Long.parseLong(rss.group(1)) << 20 : -1, offl.find() ? offl.group() : "");
+    }
+
+    private static String mib(long bytes) { return m6j.runtime.Memory.mib(bytes); }
+
+    private static Path home() { return Path.of(System.getProperty("m6j.home", ".")); }
+}
