@@ -33,6 +33,8 @@ public final class BenchOffloadCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "8") int batchSize;
     @Option(names = "--skip", defaultValue = "5", description = "Steps left out of the step-time means (warm-up).") int skip;
     @Option(names = "--dir", defaultValue = "work/bench-offload", description = "Corpus and the two runs go here.") Path dir;
+    @Option(names = "--blas-threads", defaultValue = "1", description = "OPENBLAS_NUM_THREADS for both runs (its own thread pool"
+            + " collapsed to 4-6 GFLOP/s on a loaded 2-core VM where one thread kept 60).") int blasThreads;
     @Option(names = "--offloaded-only", description = "Skip the all-in-memory arm (it needs the whole state in RAM).") boolean offloadedOnly;
 
     @Override public Integer call() throws Exception {
@@ -83,7 +85,9 @@ public final class BenchOffloadCommand implements Callable<Integer> {
                 "--batch-size", Integer.toString(batchSize), "--checkpoint-every", "0", "--warmup", "5", "--lr", "1e-3"));
         cmd.addAll(extra);
         System.out.println("== " + name + ": " + String.join(" ", cmd.subList(cmd.indexOf("m6j.cli.Main") + 1, cmd.size())));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(blasThreads));
+        Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
         if (p.waitFor() != 0) throw new IOException(name + " run failed:\n" + out);
         Matcher rss = Pattern.compile("peak RSS (\\d+) MiB").matcher(out);

@@ -76,6 +76,8 @@ public final class Trainer {
         if (resume && ckpt.isEmpty()) log.println("m6j: no checkpoint in " + o.runDir() + "; starting from scratch");
         if (o.memoryBudget() > 0 && cluster.world() > 1)
             throw new IllegalArgumentException("--memory-budget works in one process only (not with --dp/--ep or launch) for now");
+        if (o.memoryBudget() > 0 && !Devices.isCpu(Devices.chosen()))
+            throw new IllegalArgumentException("--memory-budget offloads CPU training only for now (no device tier yet): use --device cpu");
         if (ckpt.isPresent()) {
             JsonNode t;
             if (o.memoryBudget() > 0) {                         // never the whole model in memory: stream it in
