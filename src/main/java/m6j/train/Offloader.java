@@ -313,51 +313,32 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         updateNs += System.nanoTime() - t0;
     }
 
-    // ---- checkpoints
-
-    /** Checkpoint entries for the model's parameters: offloaded ones are gathered from their tier when written. */
+    /** Checkpoint entries: resident tensors as they are, offloaded ones gathered from their tier when written. */
     public List<m6j.runtime.Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
-        Tiers.Kind kind = prefix.isEmpty() ? Tiers.Kind.P : prefix.equals("m.") ? Tiers.Kind.M : Tiers.Kind.V;
-        List<m6j.runtime.Safetensors.Entry> out = new ArrayList<>();
-        tensors.forEach((k, t) -> {
-            String name = k.substring(prefix.length());
-            if (!k.startsWith(prefix) || !manages(name)) out.add(m6j.runtime.Safetensors.Entry.of(k, t));
-        });
-        for (String name : params.keySet().stream().sorted().toList())
-            out.add(new m6j.runtime.Safetensors.Entry(prefix + name, org.bytedeco.pytorch.global.torch.ScalarType.Float,
-                    fullShape.get(name), () -> call(() -> gather(name, kind)), true));
-        return out;
-    }
-
-    private Tensor gather(String name, Tiers.Kind kind) {
-        Tensor t = torch.empty(fullShape.get(name));
-        try (Tensor flat = t.view(-1)) {
-            for (Slot s : slots.get(name)) try (Tensor part = flat.narrow(0, s.piece().start(), s.piece().numel())) {
-                tiers.readInto(s.unit(), kind, s.piece().offset(), part);
-            }
-        }
-        return t;
+        return new OffloadState(this).entries(tensors, prefix);
     }
 
     /** Resume: offloaded weights and Adam moments from a checkpoint, one tensor at a time, into their tiers. */
     public void load(m6j.runtime.Safetensors.Reader model, m6j.runtime.Safetensors.Reader optimizer) throws IOException {
-        for (String name : params.keySet()) {
-            String[] keys = {name, "m." + name, "v." + name};
-            Tiers.Kind[] kinds = {Tiers.Kind.P, Tiers.Kind.M, Tiers.Kind.V};
-            for (int i = 0; i < 3; i++) {
-                m6j.runtime.Safetensors.Reader r = i == 0 ? model : optimizer;
-                if (!Arrays.equals(r.info(keys[i]).shape(), fullShape.get(name)))
-                    throw new IOException("tensor '" + keys[i] + "' has shape " + Arrays.toString(r.info(keys[i]).shape())
-                            + ", model expects " + Arrays.toString(fullShape.get(name)));
-                for (Slot s : slots.get(name)) {
-                    Tensor buf = torch.empty(s.piece().numel());
-                    r.readInto(keys[i], s.piece().start(), buf);
-                    tiers.write(s.unit(), kinds[i], s.piece().offset(), buf);
-                    buf.close();
-                }
-            }
-        }
+        new OffloadState(this).load(model, optimizer);
     }
+
+    // ---- for OffloadState
+
+    Tiers tiers() { return tiers; }
+
+    java.util.Set<String> offloadedNames() { return params.keySet(); }
+
+    long[] fullShape(String name) { return fullShape.get(name); }
+
+    /** (unit index, piece) for each slice of an offloaded parameter. */
+    List<int[]> slotUnits(String name) {
+        List<int[]> out = new ArrayList<>();
+        for (Slot s : slots.get(name)) out.add(new int[]{s.unit(), plan.units().get(s.unit()).pieces().indexOf(s.piece())});
+        return out;
+    }
+
+    <T> T onIoThread(Callable<T> c) { return call(c); }
 
     /** Experts brought in versus skipped because they received no tokens, since the start. */
     public long[] expertCounts() { return new long[]{expertLoads, expertSkips}; }
