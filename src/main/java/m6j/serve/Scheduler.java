@@ -1,0 +1,246 @@
+package m6j.serve;
+
+import m6j.data.Tokenizer;
+import m6j.infer.Generator;
+import m6j.model.ForwardContext;
+import m6j.model.KvCache;
+import m6j.model.M6Model;
+import m6j.model.PrefixMask;
+import m6j.runtime.Tensors;
+import m6j.train.Batch;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Continuous batching on one worker thread that owns the model. Waiting sequences are admitted into free
+ * slots of a KV-cache pool (each prefilled alone: prefixes differ in length and images), then every active
+ * sequence advances by one token in a single batched decode step; finished, cancelled and timed-out sequences
+ * leave and free their slot at once. Other model work (embeddings) runs between steps through {@link #call}.
+ * Each step's native temporaries live in a PointerScope of their own.
+ */
+public final class Scheduler implements AutoCloseable {
+    public record Options(int maxBatch, int maxQueue, long timeoutMs) {
+        public Options {
+            if (maxBatch < 1 || maxBatch > 256) throw new IllegalArgumentException("--max-batch must be in 1..256");
+            if (maxQueue < 1) throw new IllegalArgumentException("--max-queue must be >= 1");
+            if (timeoutMs < 1) throw new IllegalArgumentException("--timeout must be > 0");
+        }
+    }
+
+    private final M6Model model;
+    private final Tokenizer tok;
+    private final Options opt;
+    private final Metrics metrics;
+    private final int eos, vocab;
+    private final ArrayBlockingQueue<Sequence> pending;
+    private final LinkedBlockingQueue<FutureTask<?>> tasks = new LinkedBlockingQueue<>();
+    private final List<Sequence> active = new ArrayList<>();
+    private final boolean[] used;
+    private final Object wake = new Object();
+    private final Thread worker;
+    private volatile boolean running = true;
+    private KvCache pool;
+
+    public Scheduler(M6Model model, Tokenizer tok, Options opt, Metrics metrics) {
+        this.model = model;
+        this.tok = tok;
+        this.opt = opt;
+        this.metrics = metrics;
+        this.eos = tok.id(Tokenizer.EOS);
+        this.vocab = model.config.vocabSize();
+        this.pending = new ArrayBlockingQueue<>(opt.maxQueue());
+        this.used = new boolean[opt.maxBatch()];
+        metrics.gauge("m6j_queue_depth", "Generation sequences waiting for a batch slot.", pending::size);
+        metrics.gauge("m6j_active_sequences", "Generation sequences in the running batch.", () -> active.size());
+        worker = new Thread(this::loop, "m6j-scheduler");
+        worker.setDaemon(true);
+        worker.start();
+    }
+
+    public Options options() { return opt; }
+
+    /** Queues all sequences of one request, or none (429 when the queue cannot take them all). */
+    public void submit(List<Sequence> seqs) {
+        synchronized (pending) {
+            if (pending.remainingCapacity() < seqs.size()) throw ApiError.busy(1 + pending.size() / Math.max(1, opt.maxBatch()));
+            pending.addAll(seqs);
+        }
+        signal();
+    }
+
+    /** Runs model work on the scheduler thread between decode steps (inside a PointerScope and NoGradGuard). */
+    public <T> T call(Callable<T> work) throws Exception {
+        FutureTask<T> f = new FutureTask<>(work);
+        tasks.add(f);
+        signal();
+        try {
+            return f.get(opt.timeoutMs(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            f.cancel(false);
+            throw ApiError.timeout(opt.timeoutMs());
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception ex) throw ex;
+            throw e;
+        }
+    }
+
+    private void signal() {
+        synchronized (wake) { wake.notifyAll(); }
+    }
+
+    private void loop() {
+        try (NoGradGuard ng = new NoGradGuard()) {
+            pool = model.newCache(opt.maxBatch(), model.config.patches() + model.config.maxTextLen());
+            while (running) {
+                FutureTask<?> t;
+                while ((t = tasks.poll()) != null) try (PointerScope s = new PointerScope()) { t.run(); }
+                admit();
+                if (!active.isEmpty()) step();
+                else synchronized (wake) {
+                    if (running && pending.isEmpty() && tasks.isEmpty()) wake.wait(50);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Throwable e) {
+            // The model thread died: fail everything so no client waits forever.
+            ApiError err = ApiError.internal("scheduler stopped: " + e);
+            for (Sequence s : active) s.events.add(new Event.Failed(s.index, err));
+            Sequence s;
+            while ((s = pending.poll()) != null) s.events.add(new Event.Failed(s.index, err));
+            running = false;
+            e.printStackTrace();
+        } finally {
+            for (Sequence s : active) release(s);
+            active.clear();
+            if (pool != null) pool.close();
+        }
+    }
+
+    private void admit() {
+        Sequence s;
+        while (active.size() < opt.maxBatch() && (s = pending.poll()) != null) {
+            if (s.cancelled()) continue;
+            if (System.nanoTime() > s.deadlineNanos) { s.events.add(new Event.Failed(s.index, ApiError.timeout(s.timeoutMs))); continue; }
+            int slot = 0;
+            while (used[slot]) slot++;
+            used[slot] = true;
+            s.slot = slot;
+            s.cache = pool.slot(slot);                       // a view: made outside the step's PointerScope
+            s.rng = new Random(s.sampling.seed());
+            try (PointerScope scope = new PointerScope()) {
+                prefill(s);
+            } catch (RuntimeException e) {
+                s.events.add(new Event.Failed(s.index, e instanceof IllegalArgumentException
+                        ? ApiError.invalid(null, e.getMessage()) : ApiError.internal("prefill failed: " + e.getMessage())));
+                release(s);
+                continue;
+            }
+            if (accept(s, s.last())) finish(s);
+            else active.add(s);
+        }
+    }
+
+    private void prefill(Sequence s) {
+        int t = s.prefix.length, p = s.image == null ? 0 : model.config.patches();
+        long[] ids = new long[t];
+        for (int j = 0; j < t; j++) ids[j] = s.prefix[j];
+        Tensor img = s.image == null ? null : Batch.images(List.of(s.image), model.config.imageSize(), model.config.channels());
+        Tensor h = model.forward(img, Tensors.longs(ids, 1, t), 0, PrefixMask.of(new int[]{p + t}, p + t, 0), s.cache, ForwardContext.eval());
+        float[] logits = Tensors.toFloats(model.logits(h.narrow(1, p + t - 1, 1)));
+        s.add(choose(logits, 0, s));
+        metrics.promptTokens(t);
+    }
+
+    private void step() {
+        List<Sequence> rows = new ArrayList<>(active.size());
+        for (Sequence s : active) {
+            if (s.cancelled()) { finish(s); continue; }
+            if (System.nanoTime() > s.deadlineNanos) { s.events.add(new Event.Failed(s.index, ApiError.timeout(s.timeoutMs))); finish(s); continue; }
+            rows.add(s);
+        }
+        active.removeIf(s -> s.slot < 0);
+        if (rows.isEmpty()) return;
+        int b = rows.size();
+        long[] tokens = new long[b];
+        int[] pos = new int[b];
+        KvCache[] caches = new KvCache[b];
+        for (int i = 0; i < b; i++) {
+            Sequence s = rows.get(i);
+            tokens[i] = s.last();
+            pos[i] = s.prefix.length + s.count - 1;
+            caches[i] = s.cache;
+        }
+        long t0 = System.nanoTime();
+        float[] logits;
+        try (PointerScope scope = new PointerScope()) {
+            logits = Tensors.toFloats(model.logits(model.decode(tokens, pos, caches, ForwardContext.eval())));
+        }
+        metrics.decodeStep(b, System.nanoTime() - t0);
+        for (int i = 0; i < b; i++) {
+            Sequence s = rows.get(i);
+            s.add(choose(logits, i, s));
+            if (accept(s, s.last())) finish(s);
+        }
+        active.removeIf(s -> s.slot < 0);
+    }
+
+    private int choose(float[] logits, int row, Sequence s) {
+        int off = row * vocab;
+        if (s.sampling.isGreedy()) {
+            int best = 0;
+            for (int j = 1; j < vocab; j++) if (logits[off + j] > logits[off + best]) best = j;
+            return best;
+        }
+        return Generator.sample(java.util.Arrays.copyOfRange(logits, off, off + vocab), s.sampling, s.rng);
+    }
+
+    /** Emits the newest token; true when the sequence is complete. */
+    private boolean accept(Sequence s, int id) {
+        metrics.generatedTokens(1);
+        if (id == eos) { s.count--; return done(s, "stop"); }
+        String full = tok.decode(s.ids());
+        if (!full.endsWith("\uFFFD") && full.startsWith(s.emitted) && full.length() > s.emitted.length()) {
+            s.events.add(new Event.Token(s.index, full.substring(s.emitted.length())));
+            s.emitted = full;
+        }
+        if (s.count >= s.maxNew || s.prefix.length + s.count >= model.config.maxTextLen()) return done(s, "length");
+        return false;
+    }
+
+    private boolean done(Sequence s, String finish) {
+        String full = tok.decode(s.ids());
+        if (full.length() > s.emitted.length() && full.startsWith(s.emitted))
+            s.events.add(new Event.Token(s.index, full.substring(s.emitted.length())));
+        s.events.add(new Event.Done(s.index, finish, s.prefix.length + (s.image == null ? 0 : model.config.patches()), s.count, full));
+        return true;
+    }
+
+    private void finish(Sequence s) { release(s); }
+
+    private void release(Sequence s) {
+        if (s.slot >= 0) {
+            used[s.slot] = false;
+            s.slot = -1;
+        }
+        if (s.cache != null) { s.cache.close(); s.cache = null; }
+    }
+
+    @Override public void close() throws InterruptedException {
+        running = false;
+        signal();
+        worker.join(10_000);
+    }
+}
