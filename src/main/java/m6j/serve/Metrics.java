@@ -39,6 +39,10 @@ public final class Metrics {
         perSecond.addAndGet(i, n);
     }
 
+    public double meanBatch() { return batch.mean(); }
+
+    public double meanStepMs() { return step.mean() * 1000; }
+
     public void promptTokens(int n) { prompt.addAndGet(n); }
 
     public void gauge(String name, String help, Supplier<Number> value) {
@@ -99,6 +103,8 @@ public final class Metrics {
             n.incrementAndGet();
             synchronized (this) { sum += v; }
         }
+
+        synchronized double mean() { return n.get() == 0 ? Double.NaN : sum / n.get(); }
 
         void render(StringBuilder b, String name, String labels) {
             for (int i = 0; i < bounds.length; i++)

@@ -204,7 +204,20 @@ public final class Scheduler implements AutoCloseable {
             for (int j = 1; j < vocab; j++) if (logits[off + j] > logits[off + best]) best = j;
             return best;
         }
+        if (s.sampling.topK() == 0 && s.sampling.topP() >= 1) return sampleAll(logits, off, s);
         return Generator.sample(java.util.Arrays.copyOfRange(logits, off, off + vocab), s.sampling, s.rng);
+    }
+
+    /** Plain temperature sampling in O(V), no sort (the common case; filtered sampling sorts in Generator.sample). */
+    private int sampleAll(float[] logits, int off, Sequence s) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < vocab; j++) max = Math.max(max, logits[off + j]);
+        double inv = 1.0 / s.sampling.temperature(), total = 0;
+        double[] p = new double[vocab];
+        for (int j = 0; j < vocab; j++) total += p[j] = Math.exp((logits[off + j] - max) * inv);
+        double r = s.rng.nextDouble() * total;
+        for (int j = 0; j < vocab; j++) if ((r -= p[j]) <= 0) return j;
+        return vocab - 1;
     }
 
     /** Emits the newest token; true when the sequence is complete. */

@@ -119,6 +119,8 @@ public final class Server implements AutoCloseable {
     }
 
     private static void drainQuietly(Exchange ex) {
+        var h = ex.http.getRequestHeaders();
+        if (h.getFirst("Content-Length") == null && h.getFirst("Transfer-Encoding") == null) return;   // no body to drain
         try (InputStream in = ex.http.getRequestBody()) {
             in.skip(64L << 20);
         } catch (IOException ignored) {
