@@ -63,7 +63,7 @@ public final class Embedder {
             for (int i = 0; i < ids.length; i++) l[i] = ids[i];
             Tensor img = rgb == null ? null : Batch.images(List.of(rgb), model.config.imageSize(), model.config.channels());
             int n = (rgb == null ? 0 : model.config.patches()) + ids.length;
-            Tensor h = model.forward(img, Tensors.longs(l, 1, ids.length), 0, PrefixMask.of(new int[]{n}, n, 0), null, ForwardContext.eval());
+            Tensor h = model.forward(img, Tensors.longs(l, 1, ids.length), 0, PrefixMask.of(new int[]{n}, n, 0), null, ForwardContext.serving());
             float[] v = Tensors.toFloats(h.mean(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
             return normalise(v);
         }

@@ -158,7 +158,7 @@ public final class Scheduler implements AutoCloseable {
         long[] ids = new long[t];
         for (int j = 0; j < t; j++) ids[j] = s.prefix[j];
         Tensor img = s.image == null ? null : Batch.images(List.of(s.image), model.config.imageSize(), model.config.channels());
-        Tensor h = model.forward(img, Tensors.longs(ids, 1, t), 0, PrefixMask.of(new int[]{p + t}, p + t, 0), s.cache, ForwardContext.eval());
+        Tensor h = model.forward(img, Tensors.longs(ids, 1, t), 0, PrefixMask.of(new int[]{p + t}, p + t, 0), s.cache, ForwardContext.serving());
         float[] logits = Tensors.toFloats(model.logits(h.narrow(1, p + t - 1, 1)));
         s.add(choose(logits, 0, s));
         metrics.promptTokens(t);
@@ -186,7 +186,7 @@ public final class Scheduler implements AutoCloseable {
         long t0 = System.nanoTime();
         float[] logits;
         try (PointerScope scope = new PointerScope()) {
-            logits = Tensors.toFloats(model.logits(model.decode(tokens, pos, caches, ForwardContext.eval())));
+            logits = Tensors.toFloats(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())));
         }
         metrics.decodeStep(b, System.nanoTime() - t0);
         for (int i = 0; i < b; i++) {
