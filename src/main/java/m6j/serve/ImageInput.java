@@ -35,7 +35,7 @@ public final class ImageInput {
         }
         byte[] bytes;
         try {
-            bytes = Base64.getMimeDecoder().decode(b64.strip());
+            bytes = Base64.getDecoder().decode(b64.replaceAll("\\s", ""));
         } catch (IllegalArgumentException e) {
             throw ApiError.invalid(param, "invalid_base64", "Image data is not valid base64: " + e.getMessage());
         }

@@ -118,11 +118,14 @@ public final class Server implements AutoCloseable {
         return Json.parseObject(ex.body(opt.maxBodyBytes()));
     }
 
+    /** Reads and drops a declared request body (so the client reads our answer instead of a reset connection). */
     private static void drainQuietly(Exchange ex) {
-        var h = ex.http.getRequestHeaders();
-        if (h.getFirst("Content-Length") == null && h.getFirst("Transfer-Encoding") == null) return;   // no body to drain
-        try (InputStream in = ex.http.getRequestBody()) {
-            in.skip(64L << 20);
+        String len = ex.http.getRequestHeaders().getFirst("Content-Length");
+        long n;
+        try { n = len == null ? 0 : Long.parseLong(len.trim()); } catch (NumberFormatException e) { return; }
+        if (n <= 0 || n > (64L << 20)) return;
+        try {
+            ex.http.getRequestBody().readNBytes((int) n);
         } catch (IOException ignored) {
             // nothing to drain
         }
