@@ -21,7 +21,7 @@ class BadInputTest {
     @BeforeAll static void start() throws Exception { server = ServeFixture.server(); }
 
     static HttpResponse<String> post(String path, String body, String key) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).header("Content-Type", "application/json")
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(ServeFixture.server().baseUrl() + path)).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(body));
         if (key != null) b.header("Authorization", "Bearer " + key);
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());

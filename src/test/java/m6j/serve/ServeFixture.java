@@ -30,6 +30,7 @@ final class ServeFixture {
     private static Server server, plain;
     private static Checkpoint.Loaded loaded;
     static Path corpus, index;
+    static IndexBuilder.Report indexReport;
 
     private ServeFixture() {}
 
@@ -65,7 +66,7 @@ final class ServeFixture {
         new Trainer(CONFIG, o, false, new PrintStream(java.io.OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());
-        IndexBuilder.build(new Embedder(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
+        indexReport = IndexBuilder.build(new Embedder(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
                 new PrintStream(java.io.OutputStream.nullOutputStream()));
         return loaded;
     }
