@@ -52,21 +52,55 @@ public final class Embedder {
         return out;
     }
 
-    public float[] text(int[] ids) { return pooled(null, ids); }
+    public float[] text(int[] ids) { return texts(List.of(ids)).get(0); }
 
     /** rgb: the model's image size, uint8. */
-    public float[] image(byte[] rgb) { return pooled(rgb, new int[]{tok.id(Tokenizer.BOS)}); }
+    public float[] image(byte[] rgb) { return images(List.of(rgb)).get(0); }
 
-    private float[] pooled(byte[] rgb, int[] ids) {
-        try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
-            long[] l = new long[ids.length];
-            for (int i = 0; i < ids.length; i++) l[i] = ids[i];
-            Tensor img = rgb == null ? null : Batch.images(List.of(rgb), model.config.imageSize(), model.config.channels());
-            int n = (rgb == null ? 0 : model.config.patches()) + ids.length;
-            Tensor h = model.forward(img, Tensors.longs(l, 1, ids.length), 0, PrefixMask.of(new int[]{n}, n, 0), null, ForwardContext.serving());
-            float[] v = Tensors.toFloats(h.mean(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));
-            return normalise(v);
+    /**
+     * Texts in one forward, padded to the longest: row i reads its first len(i) positions bidirectionally
+     * (the prefix mask keeps pads out of them) and is averaged over those positions only.
+     */
+    public List<float[]> texts(List<int[]> all) {
+        int b = all.size(), t = all.stream().mapToInt(a -> a.length).max().orElse(1);
+        long[] ids = new long[b * t];
+        int[] len = new int[b];
+        for (int i = 0; i < b; i++) {
+            int[] a = all.get(i);
+            len[i] = a.length;
+            for (int j = 0; j < a.length; j++) ids[i * t + j] = a[j];
         }
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
+            Tensor h = model.forward(null, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, t, 0), null, ForwardContext.serving());
+            float[] flat = Tensors.toFloats(h);
+            return pool(flat, b, t, len);
+        }
+    }
+
+    /** Images in one forward over [image][BOS], averaged over all positions. */
+    public List<float[]> images(List<byte[]> rgb) {
+        int b = rgb.size(), n = model.config.patches() + 1;
+        long[] ids = new long[b];
+        java.util.Arrays.fill(ids, tok.id(Tokenizer.BOS));
+        int[] len = new int[b];
+        java.util.Arrays.fill(len, n);
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
+            Tensor img = Batch.images(rgb, model.config.imageSize(), model.config.channels());
+            Tensor h = model.forward(img, Tensors.longs(ids, b, 1), 0, PrefixMask.of(len, n, 0), null, ForwardContext.serving());
+            return pool(Tensors.toFloats(h), b, n, len);
+        }
+    }
+
+    private List<float[]> pool(float[] flat, int b, int t, int[] len) {
+        int d = model.config.dModel();
+        List<float[]> out = new java.util.ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            float[] v = new float[d];
+            for (int j = 0; j < len[i]; j++) for (int k = 0; k < d; k++) v[k] += flat[(i * t + j) * d + k];
+            for (int k = 0; k < d; k++) v[k] /= len[i];
+            out.add(normalise(v));
+        }
+        return out;
     }
 
     static float[] normalise(float[] v) {

@@ -32,7 +32,15 @@ final class MediaApi {
             throw ApiError.invalid("dimensions", "This model's embeddings have " + s.embedder.dimensions() + " dimensions; other sizes are not supported.");
         List<float[]> vecs = s.scheduler.call(() -> {
             List<float[]> out = new ArrayList<>();
-            for (Input in : inputs) out.add(in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
+            for (int from = 0; from < inputs.size(); from += 32) {       // batched forwards of one kind at a time
+                List<Input> part = inputs.subList(from, Math.min(inputs.size(), from + 32));
+                List<int[]> texts = new ArrayList<>();
+                List<byte[]> imgs = new ArrayList<>();
+                for (Input in : part) if (in.image() != null) imgs.add(in.image()); else texts.add(in.ids());
+                java.util.Iterator<float[]> t = texts.isEmpty() ? null : s.embedder.texts(texts).iterator();
+                java.util.Iterator<float[]> im = imgs.isEmpty() ? null : s.embedder.images(imgs).iterator();
+                for (Input in : part) out.add(in.image() != null ? im.next() : t.next());
+            }
             return out;
         });
         ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
@@ -136,7 +144,7 @@ final class MediaApi {
         float[] v = s.scheduler.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
         ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
         ArrayNode data = root.putArray("data");
-        for (VectorIndex.Hit h : s.index.search(v, k, kind)) {
+        for (VectorIndex.Hit h : s.index.search(s.index.prepare(v, in.image() != null ? "image" : "text"), k, kind)) {
             ObjectNode d = data.addObject().put("id", h.id()).put("kind", h.kind()).put("source", h.source()).put("score", h.score());
             if (h.text() == null) d.putNull("text"); else d.put("text", h.text());
             if (h.png() == null) d.putNull("image"); else d.put("image", "data:image/png;base64," + Base64.getEncoder().encodeToString(h.png()));
