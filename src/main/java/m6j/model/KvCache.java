@@ -53,6 +53,20 @@ public final class KvCache implements AutoCloseable {
         return new KvCache(this, i, ks, vs);
     }
 
+    /**
+     * Fills this empty slot with the first len positions of row `row` of another cache (a batched prefill whose
+     * rows were padded to one length). Views only: safe inside a PointerScope.
+     */
+    public void loadRow(KvCache src, int row, int len) {
+        if (length != 0) throw new IllegalStateException("loadRow into a cache that is not empty");
+        if (len > maxLen) throw new IllegalStateException("KV cache full: " + len + " > " + maxLen);
+        for (int l = 0; l < k.length; l++) {
+            k[l].narrow(2, 0, len).copy_(src.k[l].narrow(0, row, 1).narrow(2, 0, len));
+            v[l].narrow(2, 0, len).copy_(src.v[l].narrow(0, row, 1).narrow(2, 0, len));
+        }
+        length = len;
+    }
+
     /** This slot's index in its pool, or -1 for a pool or plain cache. */
     public int slotIndex() { return slot; }
 

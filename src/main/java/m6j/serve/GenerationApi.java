@@ -101,7 +101,8 @@ final class GenerationApi {
             for (int i = 0; i < p.n(); i++) {
                 int index = j * p.n() + i;
                 Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
-                seqs.add(new Sequence(index, job.prefix(), job.image(), maxNew, si, timeout, events));
+                Sequence q = new Sequence(index, job.prefix(), job.image(), maxNew, si, timeout, events);
+                seqs.add(p.stream() ? q : q.quiet());
             }
         }
         s.scheduler.submit(seqs);

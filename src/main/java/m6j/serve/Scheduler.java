@@ -2,6 +2,7 @@ package m6j.serve;
 
 import m6j.data.Tokenizer;
 import m6j.infer.Generator;
+import m6j.infer.Sampling;
 import m6j.model.ForwardContext;
 import m6j.model.KvCache;
 import m6j.model.M6Model;
@@ -11,6 +12,7 @@ import m6j.train.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +54,9 @@ public final class Scheduler implements AutoCloseable {
     private final Thread worker;
     private volatile boolean running = true;
     private KvCache pool;
+    /** Admit waiting sequences at least every this many decode steps (sooner when a quarter batch waits). */
+    static final int ADMIT_EVERY = 4;
+    private int stepsSinceAdmit;
 
     public Scheduler(M6Model model, Tokenizer tok, Options opt, Metrics metrics) {
         this.model = model;
@@ -130,8 +135,12 @@ public final class Scheduler implements AutoCloseable {
     }
 
     private void admit() {
+        // While a batch is running, let arrivals gather for a few steps so that one batched prefill serves several.
+        if (!active.isEmpty() && pending.size() < Math.max(1, opt.maxBatch() / 4) && ++stepsSinceAdmit < ADMIT_EVERY) return;
+        stepsSinceAdmit = 0;
+        List<Sequence> admitted = new ArrayList<>();
         Sequence s;
-        while (active.size() < opt.maxBatch() && (s = pending.poll()) != null) {
+        while (active.size() + admitted.size() < opt.maxBatch() && (s = pending.poll()) != null) {
             if (s.cancelled()) continue;
             if (System.nanoTime() > s.deadlineNanos) { s.events.add(new Event.Failed(s.index, ApiError.timeout(s.timeoutMs))); continue; }
             int slot = 0;
@@ -140,28 +149,61 @@ public final class Scheduler implements AutoCloseable {
             s.slot = slot;
             s.cache = pool.slot(slot);                       // a view: made outside the step's PointerScope
             s.rng = new Random(s.sampling.seed());
+            admitted.add(s);
+        }
+        if (admitted.isEmpty()) return;
+        // one padded forward for the text-only sequences, one for those with an image
+        for (boolean withImage : new boolean[]{false, true}) {
+            List<Sequence> group = admitted.stream().filter(q -> (q.image != null) == withImage).toList();
+            if (group.isEmpty()) continue;
             try (PointerScope scope = new PointerScope()) {
-                prefill(s);
+                prefill(group, withImage);
             } catch (RuntimeException e) {
-                s.events.add(new Event.Failed(s.index, e instanceof IllegalArgumentException
-                        ? ApiError.invalid(null, e.getMessage()) : ApiError.internal("prefill failed: " + e.getMessage())));
-                release(s);
+                for (Sequence q : group) {
+                    q.events.add(new Event.Failed(q.index, e instanceof IllegalArgumentException
+                            ? ApiError.invalid(null, e.getMessage()) : ApiError.internal("prefill failed: " + e.getMessage())));
+                    release(q);
+                }
                 continue;
             }
-            if (accept(s, s.last())) finish(s);
-            else active.add(s);
+            for (Sequence q : group) {
+                if (accept(q, q.last())) finish(q);
+                else active.add(q);
+            }
         }
     }
 
-    private void prefill(Sequence s) {
-        int t = s.prefix.length, p = s.image == null ? 0 : model.config.patches();
-        long[] ids = new long[t];
-        for (int j = 0; j < t; j++) ids[j] = s.prefix[j];
-        Tensor img = s.image == null ? null : Batch.images(List.of(s.image), model.config.imageSize(), model.config.channels());
-        Tensor h = model.forward(img, Tensors.longs(ids, 1, t), 0, PrefixMask.of(new int[]{p + t}, p + t, 0), s.cache, ForwardContext.serving());
-        float[] logits = Tensors.toFloats(model.logits(h.narrow(1, p + t - 1, 1)));
-        s.add(choose(logits, 0, s));
-        metrics.promptTokens(t);
+    /**
+     * Prefills several sequences in one forward: rows padded to the longest prefix, each row's prefix read
+     * bidirectionally over its own length only (pads stay out), then each row's first len positions are copied
+     * into its slot and its first token chosen from the logits at its last prefix position.
+     */
+    private void prefill(List<Sequence> group, boolean withImage) {
+        int b = group.size(), t = group.stream().mapToInt(q -> q.prefix.length).max().orElseThrow();
+        int p = withImage ? model.config.patches() : 0;
+        long[] ids = new long[b * t];
+        int[] len = new int[b];
+        List<byte[]> images = new ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            Sequence q = group.get(i);
+            for (int j = 0; j < q.prefix.length; j++) ids[i * t + j] = q.prefix[j];
+            len[i] = p + q.prefix.length;
+            if (withImage) images.add(q.image);
+        }
+        Tensor img = withImage ? Batch.images(images, model.config.imageSize(), model.config.channels()) : null;
+        try (KvCache tmp = model.newCache(b, p + t)) {
+            Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp, ForwardContext.serving());
+            long[] last = new long[b];
+            for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
+            Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, Tensors.longs(last, b));
+            Choice c = probabilities(model.logits(rows), group);
+            for (int i = 0; i < b; i++) {
+                Sequence q = group.get(i);
+                q.cache.loadRow(tmp, i, len[i]);
+                q.add(choose(c, i, q));
+                metrics.promptTokens(len[i]);
+            }
+        }
     }
 
     private void step() {
@@ -184,39 +226,47 @@ public final class Scheduler implements AutoCloseable {
             caches[i] = s.cache;
         }
         long t0 = System.nanoTime();
-        float[] logits;
+        Choice c;
         try (PointerScope scope = new PointerScope()) {
-            logits = Tensors.toFloats(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())));
+            c = probabilities(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())).reshape(b, vocab), rows);
         }
         metrics.decodeStep(b, System.nanoTime() - t0);
         for (int i = 0; i < b; i++) {
             Sequence s = rows.get(i);
-            s.add(choose(logits, i, s));
+            s.add(choose(c, i, s));
             if (accept(s, s.last())) finish(s);
         }
         active.removeIf(s -> s.slot < 0);
     }
 
-    private int choose(float[] logits, int row, Sequence s) {
-        int off = row * vocab;
-        if (s.sampling.isGreedy()) {
-            int best = 0;
-            for (int j = 1; j < vocab; j++) if (logits[off + j] > logits[off + best]) best = j;
-            return best;
+    /** Per-row probabilities (softmax at each row's temperature, in one batched op), and logits where a row filters. */
+    private record Choice(float[] probs, float[] logits) {}
+
+    private Choice probabilities(Tensor logits, List<Sequence> rows) {
+        int b = rows.size();
+        float[] inv = new float[b];
+        boolean filtered = false;
+        for (int i = 0; i < b; i++) {
+            Sampling sp = rows.get(i).sampling;
+            inv[i] = sp.isGreedy() ? 1f : (float) (1.0 / sp.temperature());
+            filtered |= !sp.isGreedy() && (sp.topK() > 0 || sp.topP() < 1);
         }
-        if (s.sampling.topK() == 0 && s.sampling.topP() >= 1) return sampleAll(logits, off, s);
-        return Generator.sample(java.util.Arrays.copyOfRange(logits, off, off + vocab), s.sampling, s.rng);
+        Tensor scaled = logits.mul(Tensors.floats(inv, b, 1).to(logits.scalar_type()));
+        return new Choice(Tensors.toFloats(torch.softmax(scaled, -1)), filtered ? Tensors.toFloats(logits) : null);
     }
 
-    /** Plain temperature sampling in O(V), no sort (the common case; filtered sampling sorts in Generator.sample). */
-    private int sampleAll(float[] logits, int off, Sequence s) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < vocab; j++) max = Math.max(max, logits[off + j]);
-        double inv = 1.0 / s.sampling.temperature(), total = 0;
-        double[] p = new double[vocab];
-        for (int j = 0; j < vocab; j++) total += p[j] = Math.exp((logits[off + j] - max) * inv);
-        double r = s.rng.nextDouble() * total;
-        for (int j = 0; j < vocab; j++) if ((r -= p[j]) <= 0) return j;
+    private int choose(Choice c, int row, Sequence s) {
+        int off = row * vocab;
+        float[] p = c.probs();
+        if (s.sampling.isGreedy()) {
+            int best = 0;
+            for (int j = 1; j < vocab; j++) if (p[off + j] > p[off + best]) best = j;
+            return best;
+        }
+        if (s.sampling.topK() > 0 || s.sampling.topP() < 1)
+            return Generator.sample(java.util.Arrays.copyOfRange(c.logits(), off, off + vocab), s.sampling, s.rng);
+        double r = s.rng.nextDouble();                 // plain temperature sampling: one pass over the row
+        for (int j = 0; j < vocab; j++) if ((r -= p[off + j]) <= 0) return j;
         return vocab - 1;
     }
 
@@ -224,8 +274,8 @@ public final class Scheduler implements AutoCloseable {
     private boolean accept(Sequence s, int id) {
         metrics.generatedTokens(1);
         if (id == eos) { s.count--; return done(s, "stop"); }
-        String full = tok.decode(s.ids());
-        if (!full.endsWith("\uFFFD") && full.startsWith(s.emitted) && full.length() > s.emitted.length()) {
+        String full = s.streaming ? tok.decode(s.ids()) : "";
+        if (s.streaming && !full.endsWith("\uFFFD") && full.startsWith(s.emitted) && full.length() > s.emitted.length()) {
             s.events.add(new Event.Token(s.index, full.substring(s.emitted.length())));
             s.emitted = full;
         }
@@ -235,7 +285,7 @@ public final class Scheduler implements AutoCloseable {
 
     private boolean done(Sequence s, String finish) {
         String full = tok.decode(s.ids());
-        if (full.length() > s.emitted.length() && full.startsWith(s.emitted))
+        if (s.streaming && full.length() > s.emitted.length() && full.startsWith(s.emitted))
             s.events.add(new Event.Token(s.index, full.substring(s.emitted.length())));
         s.events.add(new Event.Done(s.index, finish, s.prefix.length + (s.image == null ? 0 : model.config.patches()), s.count, full));
         return true;

@@ -21,6 +21,8 @@ public final class Sequence {
     final long deadlineNanos, timeoutMs;
     final BlockingQueue<Event> events;
     private volatile boolean cancelled;
+    /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
+    boolean streaming = true;
 
     // worker state
     KvCache cache;
@@ -47,6 +49,12 @@ public final class Sequence {
     public void cancel() { cancelled = true; }
 
     public boolean cancelled() { return cancelled; }
+
+    /** No Token events: the request wants the whole text at the end. Call before submitting. */
+    public Sequence quiet() {
+        streaming = false;
+        return this;
+    }
 
     void add(int id) {
         if (count == generated.length) generated = Arrays.copyOf(generated, count * 2);
