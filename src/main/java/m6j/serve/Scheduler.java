@@ -195,7 +195,7 @@ public final class Scheduler implements AutoCloseable {
             Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp, ForwardContext.serving());
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
-            Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, Tensors.longs(last, b));
+            Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, m6j.runtime.Devices.like(h, Tensors.longs(last, b)));
             Choice c = probabilities(model.logits(rows), group);
             for (int i = 0; i < b; i++) {
                 Sequence q = group.get(i);
@@ -251,7 +251,7 @@ public final class Scheduler implements AutoCloseable {
             inv[i] = sp.isGreedy() ? 1f : (float) (1.0 / sp.temperature());
             filtered |= !sp.isGreedy() && (sp.topK() > 0 || sp.topP() < 1);
         }
-        Tensor scaled = logits.mul(Tensors.floats(inv, b, 1).to(logits.scalar_type()));
+        Tensor scaled = logits.mul(m6j.runtime.Devices.like(logits, Tensors.floats(inv, b, 1)).to(logits.scalar_type()));
         return new Choice(Tensors.toFloats(torch.softmax(scaled, -1)), filtered ? Tensors.toFloats(logits) : null);
     }
 
