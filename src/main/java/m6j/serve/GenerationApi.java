@@ -106,7 +106,7 @@ final class GenerationApi {
             }
         }
         s.scheduler.submit(seqs);
-        Response r = new Response(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
+        ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
                 System.currentTimeMillis() / 1000, s.opt.modelId(), seqs.size(), p.stop());
         try {
             if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
@@ -127,11 +127,11 @@ final class GenerationApi {
         }
     }
 
-    private ObjectNode collect(LinkedBlockingQueue<Event> events, Response r, long timeout, int promptTokens) {
+    private ObjectNode collect(LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, int promptTokens) {
         int done = 0, completion = 0;
-        String[] text = new String[r.choices];
-        String[] finish = new String[r.choices];
-        while (done < r.choices) {
+        String[] text = new String[r.choices()];
+        String[] finish = new String[r.choices()];
+        while (done < r.choices()) {
             Event e = next(events, timeout);
             if (e instanceof Event.Failed f) throw f.error();
             if (e instanceof Event.Done d) {
@@ -144,18 +144,18 @@ final class GenerationApi {
         }
         ObjectNode root = r.head(false);
         ArrayNode choices = root.putArray("choices");
-        for (int i = 0; i < r.choices; i++) choices.add(r.choice(i, text[i], finish[i], false));
+        for (int i = 0; i < r.choices(); i++) choices.add(r.choice(i, text[i], finish[i], false));
         root.set("usage", usage(promptTokens, completion));
         return root;
     }
 
-    private void stream(Exchange ex, LinkedBlockingQueue<Event> events, Response r, long timeout, boolean includeUsage, int promptTokens) throws IOException {
+    private void stream(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, boolean includeUsage, int promptTokens) throws IOException {
         ex.startEvents();
         int done = 0, completion = 0;
-        StringBuilder[] acc = new StringBuilder[r.choices];
-        boolean[] stopped = new boolean[r.choices];
-        if (r.chat) for (int i = 0; i < r.choices; i++) ex.event(r.chunk(i, "", null, true));
-        while (done < r.choices) {
+        StringBuilder[] acc = new StringBuilder[r.choices()];
+        boolean[] stopped = new boolean[r.choices()];
+        if (r.chat()) for (int i = 0; i < r.choices(); i++) ex.event(r.chunk(i, "", null, true));
+        while (done < r.choices()) {
             Event e;
             try {
                 e = next(events, timeout);
@@ -192,46 +192,5 @@ final class GenerationApi {
 
     private static ObjectNode usage(int prompt, int completion) {
         return Json.MAPPER.createObjectNode().put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
-    }
-
-    /** The response shapes of both endpoints. */
-    private record Response(boolean chat, String id, long created, String model, int choices, List<String> stop) {
-        ObjectNode head(boolean chunk) {
-            String object = chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
-            return Json.MAPPER.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model)
-                    .put("system_fingerprint", "m6j");
-        }
-
-        ObjectNode choice(int index, String text, String finish, boolean delta) {
-            ObjectNode c = Json.MAPPER.createObjectNode().put("index", index);
-            if (chat) {
-                ObjectNode m = c.putObject(delta ? "delta" : "message");
-                if (!delta) { m.put("role", "assistant").put("content", text); m.putNull("refusal"); }
-                else if (text != null) m.put("content", text);
-            } else c.put("text", text);
-            c.putNull("logprobs");
-            if (finish == null) c.putNull("finish_reason"); else c.put("finish_reason", finish);
-            return c;
-        }
-
-        ObjectNode chunk(int index, String text, String finish, boolean roleFirst) {
-            ObjectNode root = head(true);
-            ObjectNode c = choice(index, finish != null && chat ? null : text, finish, true);
-            if (roleFirst && chat) ((ObjectNode) c.get("delta")).put("role", "assistant");
-            root.putArray("choices").add(c);
-            return root;
-        }
-
-        /** {text cut at the first stop sequence, the stop found or null}. */
-        String[] applyStop(String text) {
-            int at = -1;
-            String found = null;
-            for (String st : stop) {
-                if (st.isEmpty()) continue;
-                int i = text.indexOf(st);
-                if (i >= 0 && (at < 0 || i < at)) { at = i; found = st; }
-            }
-            return found == null ? new String[]{text, null} : new String[]{text.substring(0, at), found};
-        }
     }
 }

@@ -1,8 +1,6 @@
 package m6j.serve;
 
 import m6j.data.Tokenizer;
-import m6j.infer.Generator;
-import m6j.infer.Sampling;
 import m6j.model.ForwardContext;
 import m6j.model.KvCache;
 import m6j.model.M6Model;
@@ -12,7 +10,6 @@ import m6j.train.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -196,11 +193,11 @@ public final class Scheduler implements AutoCloseable {
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
             Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, m6j.runtime.Devices.like(h, Tensors.longs(last, b)));
-            Choice c = probabilities(model.logits(rows), group);
+            Sampler.Choice c = Sampler.probabilities(model.logits(rows), group);
             for (int i = 0; i < b; i++) {
                 Sequence q = group.get(i);
                 q.cache.loadRow(tmp, i, len[i]);
-                q.add(choose(c, i, q));
+                q.add(Sampler.choose(c, i, q, vocab));
                 metrics.promptTokens(len[i]);
             }
         }
@@ -226,48 +223,17 @@ public final class Scheduler implements AutoCloseable {
             caches[i] = s.cache;
         }
         long t0 = System.nanoTime();
-        Choice c;
+        Sampler.Choice c;
         try (PointerScope scope = new PointerScope()) {
-            c = probabilities(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())).reshape(b, vocab), rows);
+            c = Sampler.probabilities(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())).reshape(b, vocab), rows);
         }
         metrics.decodeStep(b, System.nanoTime() - t0);
         for (int i = 0; i < b; i++) {
             Sequence s = rows.get(i);
-            s.add(choose(c, i, s));
+            s.add(Sampler.choose(c, i, s, vocab));
             if (accept(s, s.last())) finish(s);
         }
         active.removeIf(s -> s.slot < 0);
-    }
-
-    /** Per-row probabilities (softmax at each row's temperature, in one batched op), and logits where a row filters. */
-    private record Choice(float[] probs, float[] logits) {}
-
-    private Choice probabilities(Tensor logits, List<Sequence> rows) {
-        int b = rows.size();
-        float[] inv = new float[b];
-        boolean filtered = false;
-        for (int i = 0; i < b; i++) {
-            Sampling sp = rows.get(i).sampling;
-            inv[i] = sp.isGreedy() ? 1f : (float) (1.0 / sp.temperature());
-            filtered |= !sp.isGreedy() && (sp.topK() > 0 || sp.topP() < 1);
-        }
-        Tensor scaled = logits.mul(m6j.runtime.Devices.like(logits, Tensors.floats(inv, b, 1)).to(logits.scalar_type()));
-        return new Choice(Tensors.toFloats(torch.softmax(scaled, -1)), filtered ? Tensors.toFloats(logits) : null);
-    }
-
-    private int choose(Choice c, int row, Sequence s) {
-        int off = row * vocab;
-        float[] p = c.probs();
-        if (s.sampling.isGreedy()) {
-            int best = 0;
-            for (int j = 1; j < vocab; j++) if (p[off + j] > p[off + best]) best = j;
-            return best;
-        }
-        if (s.sampling.topK() > 0 || s.sampling.topP() < 1)
-            return Generator.sample(java.util.Arrays.copyOfRange(c.logits(), off, off + vocab), s.sampling, s.rng);
-        double r = s.rng.nextDouble();                 // plain temperature sampling: one pass over the row
-        for (int j = 0; j < vocab; j++) if ((r -= p[off + j]) <= 0) return j;
-        return vocab - 1;
     }
 
     /** Emits the newest token; true when the sequence is complete. */
