@@ -82,7 +82,7 @@ public final class Generator {
     }
 
     /** Temperature, then top-k, then nucleus (top-p) filtering, then a draw from the renormalised distribution. */
-    static int sample(float[] logits, Sampling s, Random rng) {
+    public static int sample(float[] logits, Sampling s, Random rng) {
         int v = logits.length;
         Integer[] order = new Integer[v];
         for (int i = 0; i < v; i++) order[i] = i;

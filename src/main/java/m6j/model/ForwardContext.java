@@ -9,6 +9,7 @@ public final class ForwardContext {
     /** Expert-parallel exchange, or null when this process holds every expert. */
     public final ExpertExchange exchange;
     private Tensor aux;
+    private boolean dropTokens = true;
     private java.util.Set<Integer> checkpointed = java.util.Set.of();
     private Recompute recompute;
     private LayerStore store;
@@ -25,6 +26,19 @@ public final class ForwardContext {
     public static ForwardContext train() { return new ForwardContext(true, null); }
 
     public static ForwardContext eval() { return new ForwardContext(false, null); }
+
+    /**
+     * Evaluation without MoE token dropping: every token reaches its experts, so a request's output does not
+     * depend on which other requests share its batch (serving with continuous batching).
+     */
+    public static ForwardContext serving() {
+        ForwardContext c = new ForwardContext(false, null);
+        c.dropTokens = false;
+        return c;
+    }
+
+    /** False when MoE layers must keep every token whatever the capacity factor says. */
+    public boolean dropTokens() { return dropTokens; }
 
     /**
      * Activation checkpointing for these blocks (training only). auxScale is d(loss)/d(aux) of the loss that

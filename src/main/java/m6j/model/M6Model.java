@@ -92,6 +92,33 @@ public final class M6Model {
         return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
     }
 
+    /**
+     * One batched decode step for requests of different lengths (continuous batching): row i feeds token
+     * tokens[i] at text position textPos[i] into its own slot cache slots[i] (slots of one pool, see
+     * {@link KvCache#slot}). Returns final hidden states (B, 1, d); each slot advances by one.
+     */
+    public Tensor decode(long[] tokens, int[] textPos, KvCache[] slots, ForwardContext ctx) {
+        int b = tokens.length;
+        if (textPos.length != b || slots.length != b) throw new IllegalArgumentException("tokens, textPos and slots must have equal length");
+        long[] pos = new long[b];
+        for (int i = 0; i < b; i++) {
+            if (textPos[i] < 0 || textPos[i] >= config.maxTextLen())
+                throw new IllegalArgumentException("text position " + textPos[i] + " outside the model's context of " + config.maxTextLen());
+            pos[i] = textPos[i];
+        }
+        try (KvCache step = KvCache.ragged(slots)) {
+            int span = step.span();
+            boolean[] m = new boolean[b * span];
+            for (int i = 0; i < b; i++) for (int j = 0; j <= slots[i].length(); j++) m[i * span + j] = true;
+            Tensor mask = Devices.like(tok, Tensors.bools(m, b, 1, 1, span));
+            Tensor x = torch.embedding(tok, Devices.like(tok, Tensors.longs(tokens, b, 1)))
+                    .add(posText.index_select(0, Devices.like(tok, Tensors.longs(pos, b))).unsqueeze(1));   // (B, 1, d)
+            for (Block block : blocks) x = block.forward(x, mask, step, ctx);
+            for (KvCache s : slots) s.advance(1);
+            return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
+        }
+    }
+
     /** h (..., d) -> logits (..., V) through the tied embedding. */
     public Tensor logits(Tensor h) { return torch.linear(h, tok); }
 

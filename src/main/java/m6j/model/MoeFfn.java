@@ -66,7 +66,7 @@ final class MoeFfn implements Ffn {
         long[] count = new long[e];
         long[] pos = new long[a];
         for (int i = 0; i < a; i++) pos[i] = count[(int) choice[i]]++;
-        int cap = capacity(n, ctx.training, count);
+        int cap = capacity(n, ctx.training, count, ctx.dropTokens());
         ExpertExchange ex = ctx.exchange;
         if (ex != null) cap = ex.agreeCapacity(cap);                   // every rank sends (E, C, d) blocks of one C
         // Resident: all experts run. Offloaded: only those that receive tokens are brought in and run.
@@ -123,8 +123,8 @@ final class MoeFfn implements Ffn {
         return java.util.stream.IntStream.range(0, count.length).filter(i -> count[i] > 0).asLongStream().toArray();
     }
 
-    private int capacity(int tokens, boolean training, long[] count) {
-        if (m.dropTokens()) return m.capacity(tokens, training);
+    private int capacity(int tokens, boolean training, long[] count, boolean drop) {
+        if (m.dropTokens() && drop) return m.capacity(tokens, training);
         long max = 1;
         for (long c : count) max = Math.max(max, c);
         return (int) max;                                               // no dropping: room for the busiest expert

@@ -128,7 +128,7 @@ class ParallelTrainingTest {
             while (!Files.isDirectory(run.resolve("checkpoints/step-000005")) && System.currentTimeMillis() < deadline) Thread.sleep(100);
             assertThat(run.resolve("checkpoints/step-000005")).isDirectory();
             ProcessHandle victim = ProcessHandle.current().descendants()
-                    .filter(p -> p.info().commandLine().orElse("").contains("m6j.cli.Main")).reduce((a, b) -> b).orElseThrow();
+                    .filter(p -> commandLine(p).contains("m6j.cli.Main")).reduce((a, b) -> b).orElseThrow();
             long killedAt = System.currentTimeMillis();
             victim.destroyForcibly();
             int code = job.get(60, TimeUnit.SECONDS);
@@ -142,6 +142,18 @@ class ParallelTrainingTest {
         assertThat(launch(2, train(run, from + 3, "--ep", "2", "--resume"))).isZero();
         assertThat(Checkpoint.latest(run)).get().extracting(p -> p.getFileName().toString())
                 .isEqualTo(String.format("step-%06d", from + 3));
+    }
+
+    /**
+     * The whole command line: ProcessHandle.Info.commandLine() stops at about 4 KiB on Linux, and the worker's
+     * class path (the test class path) is longer than that, so read /proc where there is one.
+     */
+    static String commandLine(ProcessHandle p) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).replace('\0', ' ');
+        } catch (IOException | RuntimeException e) {
+            return p.info().commandLine().orElse("");
+        }
     }
 
     static void copy(Path from, Path to) throws IOException {

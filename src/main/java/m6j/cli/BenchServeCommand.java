@@ -1,0 +1,92 @@
+package m6j.cli;
+
+import m6j.runtime.Memory;
+import m6j.serve.LoadDriver;
+import m6j.serve.ServeOptions;
+import m6j.serve.Server;
+import m6j.train.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Drive an in-process server with concurrent clients: requests/s, tokens/s, p50/p99 latency per concurrency, batching speed-up; optional soak with RSS.")
+public final class BenchServeCommand implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin ModelOption model;
+
+    @Option(names = "--concurrency", split = ",", defaultValue = "1,8,32", description = "Client counts (default: ${DEFAULT-VALUE}).") List<Integer> levels;
+    @Option(names = "--requests", defaultValue = "4", description = "Requests per client at each level (default: ${DEFAULT-VALUE}).") int perClient;
+    @Option(names = "--max-tokens", defaultValue = "32", description = "max_tokens of each completion (default: ${DEFAULT-VALUE}).") int maxTokens;
+    @Option(names = "--temperature", defaultValue = "1", description = "Sampling temperature (default: ${DEFAULT-VALUE}; 0 = greedy).") double temperature;
+    @Option(names = "--soak", defaultValue = "0", description = "Then a soak of this many mixed requests (0 = none).") int soak;
+    @Option(names = "--soak-concurrency", defaultValue = "16") int soakConcurrency;
+
+    static final String[] PROMPTS = {"The jury said", "床前明月光，", "It was a dark and stormy night", "She opened the door and",
+            "In the morning the city", "春眠不觉晓，", "The committee will meet", "A pair of"};
+
+    @Override public Integer call() throws Exception {
+        if (perClient < 1 || maxTokens < 1 || soak < 0 || soakConcurrency < 1) throw new IllegalArgumentException("counts must be positive");
+        common.init();
+        Checkpoint.Loaded l = Checkpoint.load(model.model);
+        int maxBatch = Math.max(32, levels.stream().mapToInt(Integer::intValue).max().orElse(1));
+        ServeOptions o = ServeOptions.defaults("m6j-bench").withPort(0)
+                .withScheduler(new m6j.serve.Scheduler.Options(maxBatch, 4096, 120_000));
+        try (Server s = new Server(l.model(), l.tokenizer(), null, null, o)) {
+            LoadDriver d = new LoadDriver(s.baseUrl(), null);
+            System.out.printf("m6j bench serve: %s, max_tokens %d, temperature %s, %d requests per client%n", l.dir(), maxTokens, temperature, perClient);
+            d.run(4, 16, i -> completion(i));                   // warm-up (BLAS ramp-up, JIT)
+            List<LoadDriver.Result> rs = new ArrayList<>();
+            System.out.println("| concurrency | requests | req/s | tokens/s | p50 ms | p99 ms | 4xx | 5xx |");
+            System.out.println("|---|---|---|---|---|---|---|---|");
+            for (int c : levels) {
+                LoadDriver.Result r = d.run(c, c * perClient, i -> completion(i));
+                rs.add(r);
+                System.out.printf("| %d | %d | %.1f | %.0f | %.0f | %.0f | %d | %d |%n", c, r.requests(), r.requestsPerSecond(), r.tokensPerSecond(),
+                        r.p50ms(), r.p99ms(), r.client4xx(), r.server5xx() + r.failed());
+            }
+            if (rs.size() > 1)
+                System.out.printf("batching speed-up (tokens/s at %d over at %d): %.2fx%n", rs.get(rs.size() - 1).concurrency(), rs.get(0).concurrency(),
+                        rs.get(rs.size() - 1).tokensPerSecond() / rs.get(0).tokensPerSecond());
+            System.out.printf("decode steps: mean batch %.1f, mean step %.1f ms%n", s.metrics().meanBatch(), s.metrics().meanStepMs());
+            if (soak > 0) soak(d);
+        }
+        return 0;
+    }
+
+    private String completionBody(int i) {
+        return "{\"model\":\"m6j-bench\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length] + "\",\"max_tokens\":" + maxTokens + ",\"seed\":" + i + ",\"temperature\":" + temperature + "}";
+    }
+
+    private LoadDriver.Call completion(int i) { return new LoadDriver.Call("/v1/completions", completionBody(i)); }
+
+    /** Mixed traffic: completions, chat, embeddings, and every 10th request a bad one (must be 4xx, never 5xx). */
+    private LoadDriver.Call mixed(int i) {
+        return switch (i % 10) {
+            case 0 -> new LoadDriver.Call("/v1/completions", "{\"model\":\"m6j-bench\",\"prompt\":" + (i % 20 == 0 ? "{" : "7") + "}");
+            case 1, 2 -> new LoadDriver.Call("/v1/chat/completions", "{\"model\":\"m6j-bench\",\"max_tokens\":" + Math.min(16, maxTokens)
+                    + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + PROMPTS[i % PROMPTS.length] + "\"}]}");
+            case 3 -> new LoadDriver.Call("/v1/embeddings", "{\"model\":\"m6j-bench\",\"input\":[\"" + PROMPTS[i % PROMPTS.length] + "\",\"" + i + "\"]}");
+            default -> new LoadDriver.Call("/v1/completions", "{\"model\":\"m6j-bench\",\"prompt\":\"" + PROMPTS[i % PROMPTS.length]
+                    + "\",\"max_tokens\":" + Math.min(16, maxTokens) + ",\"seed\":" + i + "}");
+        };
+    }
+
+    private void soak(LoadDriver d) throws InterruptedException {
+        int warm = Math.min(1000, soak / 10);
+        LoadDriver.Result w = d.run(soakConcurrency, warm, this::mixed);
+        System.gc();
+        long rss0 = Memory.rss();
+        LoadDriver.Result r = d.run(soakConcurrency, soak, this::mixed);
+        System.gc();
+        long rss1 = Memory.rss();
+        System.out.printf("soak: %d warm-up + %d requests at concurrency %d in %.0f s: %d ok, %d 4xx (the bad ones), %d 5xx, %d failed; "
+                        + "p50 %.0f ms, p99 %.0f ms; RSS after warm-up %s, at end %s (%+.1f%%)%n",
+                warm, r.requests(), soakConcurrency, r.seconds(), r.ok(), r.client4xx(), r.server5xx() + w.server5xx(), r.failed() + w.failed(),
+                r.p50ms(), r.p99ms(), Memory.mib(rss0), Memory.mib(rss1), 100.0 * (rss1 - rss0) / rss0);
+    }
+}

@@ -1,0 +1,46 @@
+package m6j.cli;
+
+import m6j.serve.Scheduler;
+import m6j.serve.ServeOptions;
+import m6j.serve.Server;
+import m6j.serve.VectorIndex;
+import m6j.train.Checkpoint;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "OpenAI-compatible HTTP API (chat, completions, embeddings, images, search) with continuous batching, and a web page at /.")
+public final class ServeCommand implements Callable<Integer> {
+    @Mixin Common common;
+    @Mixin ModelOption model;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).") String host;
+    @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0 = any free port).") int port;
+    @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/* (default: $M6J_API_KEY, else none).") String apiKey;
+    @Option(names = "--model-id", description = "Model name clients send (default: m6j-PRESET).") String modelId;
+    @Option(names = "--index", description = "Vector index directory from 'm6j index build' for /v1/search.") Path index;
+    @Option(names = "--max-batch", defaultValue = "32", description = "Sequences decoded together per step (default: ${DEFAULT-VALUE}).") int maxBatch;
+    @Option(names = "--max-queue", defaultValue = "256", description = "Waiting sequences before 429 (default: ${DEFAULT-VALUE}).") int maxQueue;
+    @Option(names = "--timeout", defaultValue = "60", description = "Per-request timeout in seconds (default: ${DEFAULT-VALUE}).") double timeout;
+    @Option(names = "--max-body", defaultValue = "8388608", description = "Largest request body in bytes (default: ${DEFAULT-VALUE}).") long maxBody;
+
+    @Override public Integer call() throws Exception {
+        if (apiKey == null) apiKey = System.getenv("M6J_API_KEY");
+        Scheduler.Options so = new Scheduler.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
+        common.init();
+        Checkpoint.Loaded l = Checkpoint.load(model.model);
+        ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
+        VectorIndex vi = index == null ? null : VectorIndex.open(index);
+        // Image generation awaits the VQGAN + stage-two image codes (issue 5): no generator yet.
+        Server s = new Server(l.model(), l.tokenizer(), null, vi, o);
+        System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
+                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : ""));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
+        Thread.currentThread().join();
+        return 0;
+    }
+}

@@ -1,0 +1,66 @@
+package m6j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Chat messages to the model's prefix: the texts of all messages in order, joined by newlines, and at most one
+ * image (an image_url content part with a data: URL), which goes in front as the image prefix. An image with no
+ * text asks for a caption; with text, a question about the image.
+ */
+record ChatPrompt(String text, byte[] image) {
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+
+    static ChatPrompt parse(JsonNode messages, int imageSize) {
+        if (!messages.isArray()) throw Json.wrongType("messages", "an array", messages);
+        if (messages.isEmpty()) throw ApiError.invalid("messages", "empty_array", "'messages' must contain at least one message.");
+        List<String> texts = new ArrayList<>();
+        byte[] image = null;
+        for (int i = 0; i < messages.size(); i++) {
+            JsonNode m = messages.get(i);
+            String at = "messages[" + i + "]";
+            if (!m.isObject()) throw Json.wrongType(at, "an object", m);
+            JsonNode role = m.get("role");
+            if (role == null || role.isNull()) throw ApiError.invalid(at + ".role", "missing_required_parameter", "Missing required parameter: '" + at + ".role'.");
+            if (!role.isTextual()) throw Json.wrongType(at + ".role", "a string", role);
+            if (!ROLES.contains(role.asText())) throw ApiError.invalid(at + ".role", "Invalid value '" + role.asText() + "' for '" + at + ".role': expected one of " + ROLES + ".");
+            JsonNode content = m.get("content");
+            if (content == null || content.isNull()) {
+                if (role.asText().equals("assistant")) continue;
+                throw ApiError.invalid(at + ".content", "missing_required_parameter", "Missing required parameter: '" + at + ".content'.");
+            }
+            if (content.isTextual()) { texts.add(content.asText()); continue; }
+            if (!content.isArray()) throw Json.wrongType(at + ".content", "a string or an array of content parts", content);
+            for (int j = 0; j < content.size(); j++) {
+                JsonNode part = content.get(j);
+                String pat = at + ".content[" + j + "]";
+                if (!part.isObject()) throw Json.wrongType(pat, "an object", part);
+                JsonNode type = part.get("type");
+                if (type == null || !type.isTextual()) throw ApiError.invalid(pat + ".type", "missing_required_parameter", "Missing required parameter: '" + pat + ".type'.");
+                switch (type.asText()) {
+                    case "text" -> {
+                        JsonNode t = part.get("text");
+                        if (t == null || !t.isTextual()) throw ApiError.invalid(pat + ".text", "invalid_type", "'" + pat + ".text' must be a string.");
+                        texts.add(t.asText());
+                    }
+                    case "image_url" -> {
+                        if (image != null) throw ApiError.invalid(pat, "too_many_images", "This model reads one image per request.");
+                        image = ImageInput.fromUrl(url(part.get("image_url"), pat + ".image_url"), imageSize, pat + ".image_url");
+                    }
+                    default -> throw ApiError.invalid(pat + ".type", "Unsupported content part type '" + type.asText() + "' (use 'text' or 'image_url').");
+                }
+            }
+        }
+        return new ChatPrompt(String.join("\n", texts).strip(), image);
+    }
+
+    /** {"url": "..."} or a bare string. */
+    static String url(JsonNode n, String param) {
+        if (n != null && n.isTextual()) return n.asText();
+        if (n != null && n.isObject() && n.get("url") != null && n.get("url").isTextual()) return n.get("url").asText();
+        throw ApiError.invalid(param, "invalid_type", "'" + param + "' must be an object with a string 'url' (a data: URL).");
+    }
+}

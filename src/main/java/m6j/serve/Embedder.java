@@ -1,0 +1,113 @@
+package m6j.serve;
+
+import m6j.data.Tokenizer;
+import m6j.model.ForwardContext;
+import m6j.model.M6Model;
+import m6j.model.PrefixMask;
+import m6j.runtime.Tensors;
+import m6j.train.Batch;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+import java.util.List;
+
+/**
+ * Embeddings from the model's pooled states: the final hidden states of the whole sequence, read
+ * bidirectionally as a prefix, averaged over positions and L2-normalised. Text: [BOS text]; image: [image][BOS].
+ * Not thread-safe: call it on the scheduler thread.
+ */
+public final class Embedder {
+    private final M6Model model;
+    private final Tokenizer tok;
+
+    public Embedder(M6Model model, Tokenizer tok) {
+        this.model = model;
+        this.tok = tok;
+    }
+
+    public int dimensions() { return model.config.dModel(); }
+
+    /** Token ids of a text input with BOS; 400 when it does not fit the context. */
+    public int[] ids(String text, String param) {
+        int[] ids = tok.encode(text);
+        if (ids.length + 1 > model.config.maxTextLen())
+            throw ApiError.invalid(param, "context_length_exceeded", "Input of " + (ids.length + 1) + " tokens exceeds the model's context of "
+                    + model.config.maxTextLen() + " tokens.");
+        int[] out = new int[ids.length + 1];
+        out[0] = tok.id(Tokenizer.BOS);
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    public int imageSize() { return model.config.imageSize(); }
+
+    /** Token ids with BOS, cut to the context (for corpus texts). */
+    public int[] idsClipped(String text) {
+        int[] ids = tok.encode(text);
+        int n = Math.min(ids.length, model.config.maxTextLen() - 1);
+        int[] out = new int[n + 1];
+        out[0] = tok.id(Tokenizer.BOS);
+        System.arraycopy(ids, 0, out, 1, n);
+        return out;
+    }
+
+    public float[] text(int[] ids) { return texts(List.of(ids)).get(0); }
+
+    /** rgb: the model's image size, uint8. */
+    public float[] image(byte[] rgb) { return images(List.of(rgb)).get(0); }
+
+    /**
+     * Texts in one forward, padded to the longest: row i reads its first len(i) positions bidirectionally
+     * (the prefix mask keeps pads out of them) and is averaged over those positions only.
+     */
+    public List<float[]> texts(List<int[]> all) {
+        int b = all.size(), t = all.stream().mapToInt(a -> a.length).max().orElse(1);
+        long[] ids = new long[b * t];
+        int[] len = new int[b];
+        for (int i = 0; i < b; i++) {
+            int[] a = all.get(i);
+            len[i] = a.length;
+            for (int j = 0; j < a.length; j++) ids[i * t + j] = a[j];
+        }
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
+            Tensor h = model.forward(null, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, t, 0), null, ForwardContext.serving());
+            float[] flat = Tensors.toFloats(h);
+            return pool(flat, b, t, len);
+        }
+    }
+
+    /** Images in one forward over [image][BOS], averaged over all positions. */
+    public List<float[]> images(List<byte[]> rgb) {
+        int b = rgb.size(), n = model.config.patches() + 1;
+        long[] ids = new long[b];
+        java.util.Arrays.fill(ids, tok.id(Tokenizer.BOS));
+        int[] len = new int[b];
+        java.util.Arrays.fill(len, n);
+        try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
+            Tensor img = Batch.images(rgb, model.config.imageSize(), model.config.channels());
+            Tensor h = model.forward(img, Tensors.longs(ids, b, 1), 0, PrefixMask.of(len, n, 0), null, ForwardContext.serving());
+            return pool(Tensors.toFloats(h), b, n, len);
+        }
+    }
+
+    private List<float[]> pool(float[] flat, int b, int t, int[] len) {
+        int d = model.config.dModel();
+        List<float[]> out = new java.util.ArrayList<>();
+        for (int i = 0; i < b; i++) {
+            float[] v = new float[d];
+            for (int j = 0; j < len[i]; j++) for (int k = 0; k < d; k++) v[k] += flat[(i * t + j) * d + k];
+            for (int k = 0; k < d; k++) v[k] /= len[i];
+            out.add(normalise(v));
+        }
+        return out;
+    }
+
+    static float[] normalise(float[] v) {
+        double n = 0;
+        for (float x : v) n += x * x;
+        n = Math.sqrt(n);
+        if (n > 0) for (int i = 0; i < v.length; i++) v[i] /= (float) n;
+        return v;
+    }
+}

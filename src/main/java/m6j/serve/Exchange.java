@@ -1,0 +1,99 @@
+package m6j.serve;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+
+/** One HTTP exchange: bounded body reading, JSON and error replies, server-sent events. */
+final class Exchange {
+    final HttpExchange http;
+    private int status;
+    private OutputStream sse;
+
+    Exchange(HttpExchange http) { this.http = http; }
+
+    int status() { return status; }
+
+    String path() { return http.getRequestURI().getPath(); }
+
+    /** The body, at most max bytes (413 past that; the rest is drained so the client reads the answer). */
+    byte[] body(long max) throws IOException {
+        String len = http.getRequestHeaders().getFirst("Content-Length");
+        InputStream in = http.getRequestBody();
+        if (len != null) {
+            long n;
+            try { n = Long.parseLong(len.trim()); } catch (NumberFormatException e) { n = -1; }
+            if (n > max) { drain(in, 64L << 20); throw tooLarge(max); }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        byte[] buf = new byte[16384];
+        int r;
+        while ((r = in.read(buf)) > 0) {
+            out.write(buf, 0, r);
+            if (out.size() > max) { drain(in, 64L << 20); throw tooLarge(max); }
+        }
+        return out.toByteArray();
+    }
+
+    private static void drain(InputStream in, long cap) throws IOException {
+        byte[] buf = new byte[65536];
+        long total = 0;
+        int r;
+        while (total < cap && (r = in.read(buf)) > 0) total += r;
+    }
+
+    private static ApiError tooLarge(long max) {
+        return new ApiError(413, "invalid_request_error", "request_too_large", null, "Request body exceeds the limit of " + max + " bytes.", 0);
+    }
+
+    void json(int code, Object body) throws IOException { send(code, "application/json", Json.bytes(body)); }
+
+    void error(ApiError e) throws IOException {
+        if (e.retryAfter > 0) http.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfter));
+        ObjectNode body = e.toJson();
+        if (sse != null) {                       // already streaming: the error goes in the stream
+            event(body);
+            return;
+        }
+        json(e.status, body);
+    }
+
+    void send(int code, String type, byte[] body) throws IOException {
+        status = code;
+        http.getResponseHeaders().set("Content-Type", type);
+        http.sendResponseHeaders(code, body.length == 0 ? -1 : body.length);
+        try (OutputStream o = http.getResponseBody()) { o.write(body); }
+    }
+
+    void startEvents() throws IOException {
+        status = 200;
+        http.getResponseHeaders().set("Content-Type", "text/event-stream");
+        http.getResponseHeaders().set("Cache-Control", "no-cache");
+        http.sendResponseHeaders(200, 0);
+        sse = http.getResponseBody();
+    }
+
+    boolean streaming() { return sse != null; }
+
+    /** One `data:` event, flushed; throws when the client has gone. */
+    void event(Object data) throws IOException { rawEvent(new String(Json.bytes(data), StandardCharsets.UTF_8)); }
+
+    void rawEvent(String data) throws IOException {
+        sse.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+        sse.flush();
+    }
+
+    void close() {
+        try {
+            if (sse != null) sse.close();
+        } catch (IOException ignored) {
+            // client gone
+        }
+        http.close();
+    }
+}

@@ -1,0 +1,196 @@
+package m6j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.data.Tokenizer;
+import m6j.infer.Sampling;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** /v1/completions and /v1/chat/completions, plain and streamed (server-sent events), through the scheduler. */
+final class GenerationApi {
+    private final Server s;
+
+    GenerationApi(Server s) { this.s = s; }
+
+    /** Decoding parameters shared by both endpoints. */
+    private record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop) {}
+
+    private record Job(int[] prefix, byte[] image) {}
+
+    void completions(Exchange ex, ObjectNode req) throws IOException {
+        s.checkModel(modelOf(req));
+        List<String> prompts = Json.strings(Json.required(req, "prompt"), "prompt");
+        if (prompts.isEmpty()) throw ApiError.invalid("prompt", "empty_array", "'prompt' must not be an empty array.");
+        Params p = params(req, prompts.size());
+        List<Job> jobs = new ArrayList<>();
+        for (String pr : prompts) jobs.add(new Job(prefix(pr, "prompt"), null));
+        run(ex, req, jobs, p, false);
+    }
+
+    void chat(Exchange ex, ObjectNode req) throws IOException {
+        s.checkModel(modelOf(req));
+        ChatPrompt cp = ChatPrompt.parse(Json.required(req, "messages"), s.model.config.imageSize());
+        Params p = params(req, 1);
+        run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true);
+    }
+
+    static String modelOf(ObjectNode req) {
+        Json.required(req, "model");
+        return Json.string(req, "model", null);
+    }
+
+    private int[] prefix(String text, String param) {
+        int[] ids = s.tok.encode(text);
+        int ctx = s.model.config.maxTextLen();
+        if (ids.length + 2 > ctx)
+            throw ApiError.invalid(param, "context_length_exceeded", "This model's maximum context length is " + ctx + " tokens; the prompt has "
+                    + (ids.length + 1) + " (with BOS), leaving no room to generate.");
+        int[] out = new int[ids.length + 1];
+        out[0] = s.tok.id(Tokenizer.BOS);
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
+    private Params params(ObjectNode req, int prompts) {
+        int ctx = s.model.config.maxTextLen();
+        int max = Json.integer(req, "max_tokens", 16, 1, ctx);
+        if (req.hasNonNull("max_completion_tokens")) max = Json.integer(req, "max_completion_tokens", 16, 1, ctx);
+        int n = Json.integer(req, "n", 1, 1, s.opt.maxN());
+        if (n * prompts > s.opt.maxN())
+            throw ApiError.invalid("n", "At most " + s.opt.maxN() + " choices per request (prompts x n).");
+        double temperature = Json.number(req, "temperature", 1.0, 0, 2);
+        double topP = Json.number(req, "top_p", 1.0, 0, 1);
+        int topK = Json.integer(req, "top_k", 0, 0, s.model.config.vocabSize());
+        long seed = req.hasNonNull("seed") ? seed(req) : System.nanoTime();
+        boolean stream = Json.bool(req, "stream", false);
+        boolean usage = false;
+        JsonNode so = req.get("stream_options");
+        if (so != null && !so.isNull()) {
+            if (!so.isObject()) throw Json.wrongType("stream_options", "an object", so);
+            usage = Json.bool((ObjectNode) so, "include_usage", false);
+        }
+        if (Json.bool(req, "logprobs", false) || (req.hasNonNull("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0))
+            throw ApiError.invalid("logprobs", "unsupported_parameter", "logprobs are not supported by this server.");
+        List<String> stop = req.hasNonNull("stop") ? Json.strings(req.get("stop"), "stop") : List.of();
+        if (stop.size() > 4) throw ApiError.invalid("stop", "At most 4 stop sequences.");
+        return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop);
+    }
+
+    private static long seed(ObjectNode req) {
+        JsonNode n = req.get("seed");
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) throw Json.wrongType("seed", "an integer", n);
+        return n.asLong();
+    }
+
+    private void run(Exchange ex, ObjectNode req, List<Job> jobs, Params p, boolean chat) throws IOException {
+        LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        List<Sequence> seqs = new ArrayList<>();
+        long timeout = s.opt.scheduler().timeoutMs();
+        int promptTokens = 0;
+        for (int j = 0; j < jobs.size(); j++) {
+            Job job = jobs.get(j);
+            int maxNew = Math.min(p.maxTokens(), s.model.config.maxTextLen() - job.prefix().length);
+            promptTokens += job.prefix().length + (job.image() == null ? 0 : s.model.config.patches());
+            for (int i = 0; i < p.n(); i++) {
+                int index = j * p.n() + i;
+                Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
+                Sequence q = new Sequence(index, job.prefix(), job.image(), maxNew, si, timeout, events);
+                seqs.add(p.stream() ? q : q.quiet());
+            }
+        }
+        s.scheduler.submit(seqs);
+        ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
+                System.currentTimeMillis() / 1000, s.opt.modelId(), seqs.size(), p.stop());
+        try {
+            if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
+            else ex.json(200, collect(events, r, timeout, promptTokens));
+        } finally {
+            for (Sequence q : seqs) q.cancel();     // no-op for finished ones; frees slots of a gone client
+        }
+    }
+
+    private static Event next(LinkedBlockingQueue<Event> events, long timeoutMs) {
+        try {
+            Event e = events.poll(timeoutMs + 10_000, TimeUnit.MILLISECONDS);
+            if (e == null) throw ApiError.timeout(timeoutMs);
+            return e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw ApiError.internal("interrupted");
+        }
+    }
+
+    private ObjectNode collect(LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, int promptTokens) {
+        int done = 0, completion = 0;
+        String[] text = new String[r.choices()];
+        String[] finish = new String[r.choices()];
+        while (done < r.choices()) {
+            Event e = next(events, timeout);
+            if (e instanceof Event.Failed f) throw f.error();
+            if (e instanceof Event.Done d) {
+                done++;
+                completion += d.completionTokens();
+                String[] cut = r.applyStop(d.text());
+                text[d.index()] = cut[0];
+                finish[d.index()] = cut[1] != null ? "stop" : d.finish();
+            }
+        }
+        ObjectNode root = r.head(false);
+        ArrayNode choices = root.putArray("choices");
+        for (int i = 0; i < r.choices(); i++) choices.add(r.choice(i, text[i], finish[i], false));
+        root.set("usage", usage(promptTokens, completion));
+        return root;
+    }
+
+    private void stream(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, boolean includeUsage, int promptTokens) throws IOException {
+        ex.startEvents();
+        int done = 0, completion = 0;
+        StringBuilder[] acc = new StringBuilder[r.choices()];
+        boolean[] stopped = new boolean[r.choices()];
+        if (r.chat()) for (int i = 0; i < r.choices(); i++) ex.event(r.chunk(i, "", null, true));
+        while (done < r.choices()) {
+            Event e;
+            try {
+                e = next(events, timeout);
+            } catch (ApiError err) {
+                ex.error(err);
+                return;
+            }
+            int i = e.index();
+            if (e instanceof Event.Failed f) { ex.error(f.error()); return; }
+            if (acc[i] == null) acc[i] = new StringBuilder();
+            if (e instanceof Event.Token t && !stopped[i]) {
+                int before = acc[i].length();
+                acc[i].append(t.text());
+                String[] cut = r.applyStop(acc[i].toString());
+                if (cut[1] != null) {
+                    stopped[i] = true;
+                    if (cut[0].length() > before) ex.event(r.chunk(i, cut[0].substring(before), null, false));
+                    ex.event(r.chunk(i, "", "stop", false));
+                } else if (!t.text().isEmpty()) ex.event(r.chunk(i, t.text(), null, false));
+            } else if (e instanceof Event.Done d) {
+                done++;
+                completion += d.completionTokens();
+                if (!stopped[i]) ex.event(r.chunk(i, "", d.finish(), false));
+            }
+        }
+        if (includeUsage) {
+            ObjectNode u = r.head(true);
+            u.putArray("choices");
+            u.set("usage", usage(promptTokens, completion));
+            ex.event(u);
+        }
+        ex.rawEvent("[DONE]");
+    }
+
+    private static ObjectNode usage(int prompt, int completion) {
+        return Json.MAPPER.createObjectNode().put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
+    }
+}

@@ -1,0 +1,154 @@
+package m6j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+
+/** /v1/embeddings (text, and images as an extension), /v1/images/generations and /v1/search. */
+final class MediaApi {
+    static final int MAX_INPUTS = 256;
+    private final Server s;
+
+    MediaApi(Server s) { this.s = s; }
+
+    /** One embedding input: token ids of a text, or an image's RGB bytes. */
+    private record Input(int[] ids, byte[] image) {}
+
+    void embeddings(Exchange ex, ObjectNode req) throws Exception {
+        s.checkModel(GenerationApi.modelOf(req));
+        List<Input> inputs = inputs(Json.required(req, "input"));
+        String format = Json.string(req, "encoding_format", "float");
+        if (!format.equals("float") && !format.equals("base64"))
+            throw ApiError.invalid("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
+        int dims = Json.integer(req, "dimensions", s.embedder.dimensions(), 1, Integer.MAX_VALUE);
+        if (dims != s.embedder.dimensions())
+            throw ApiError.invalid("dimensions", "This model's embeddings have " + s.embedder.dimensions() + " dimensions; other sizes are not supported.");
+        List<float[]> vecs = s.scheduler.call(() -> {
+            List<float[]> out = new ArrayList<>();
+            for (int from = 0; from < inputs.size(); from += 32) {       // batched forwards of one kind at a time
+                List<Input> part = inputs.subList(from, Math.min(inputs.size(), from + 32));
+                List<int[]> texts = new ArrayList<>();
+                List<byte[]> imgs = new ArrayList<>();
+                for (Input in : part) if (in.image() != null) imgs.add(in.image()); else texts.add(in.ids());
+                java.util.Iterator<float[]> t = texts.isEmpty() ? null : s.embedder.texts(texts).iterator();
+                java.util.Iterator<float[]> im = imgs.isEmpty() ? null : s.embedder.images(imgs).iterator();
+                for (Input in : part) out.add(in.image() != null ? im.next() : t.next());
+            }
+            return out;
+        });
+        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        int tokens = 0;
+        for (int i = 0; i < vecs.size(); i++) {
+            ObjectNode d = data.addObject().put("object", "embedding").put("index", i);
+            if (format.equals("base64")) d.put("embedding", base64(vecs.get(i)));
+            else { ArrayNode a = d.putArray("embedding"); for (float f : vecs.get(i)) a.add(f); }
+            tokens += inputs.get(i).ids() != null ? inputs.get(i).ids().length : s.model.config.patches() + 1;
+        }
+        root.put("model", s.opt.modelId());
+        root.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
+        ex.json(200, root);
+    }
+
+    /** string | [string] | [int] | [[int]] | (extension) [{"type":"image_url","image_url":{"url":"data:..."}}] mixed with strings. */
+    private List<Input> inputs(JsonNode n) {
+        List<Input> out = new ArrayList<>();
+        if (n.isTextual()) out.add(text(n.asText(), "input"));
+        else if (n.isArray()) {
+            if (n.isEmpty()) throw ApiError.invalid("input", "empty_array", "'input' must not be empty.");
+            if (n.size() > MAX_INPUTS) throw ApiError.invalid("input", "At most " + MAX_INPUTS + " inputs per request.");
+            if (n.get(0).isIntegralNumber()) out.add(new Input(tokens(n, "input"), null));
+            else for (int i = 0; i < n.size(); i++) {
+                JsonNode e = n.get(i);
+                String at = "input[" + i + "]";
+                if (e.isTextual()) out.add(text(e.asText(), at));
+                else if (e.isArray()) out.add(new Input(tokens(e, at), null));
+                else if (e.isObject() && e.has("image_url"))
+                    out.add(new Input(null, ImageInput.fromUrl(ChatPrompt.url(e.get("image_url"), at + ".image_url"), s.model.config.imageSize(), at + ".image_url")));
+                else throw Json.wrongType(at, "a string, token ids or an image_url object", e);
+            }
+        } else throw Json.wrongType("input", "a string or an array", n);
+        return out;
+    }
+
+    private Input text(String t, String param) {
+        if (t.isEmpty()) throw ApiError.invalid(param, "'" + param + "' must not be an empty string.");
+        return new Input(s.embedder.ids(t, param), null);
+    }
+
+    private int[] tokens(JsonNode arr, String param) {
+        int v = s.model.config.vocabSize();
+        if (arr.size() + 1 > s.model.config.maxTextLen())
+            throw ApiError.invalid(param, "context_length_exceeded", "Input exceeds the model's context of " + s.model.config.maxTextLen() + " tokens.");
+        int[] ids = new int[arr.size() + 1];
+        ids[0] = s.tok.id(m6j.data.Tokenizer.BOS);
+        for (int i = 0; i < arr.size(); i++) {
+            JsonNode e = arr.get(i);
+            if (!e.isIntegralNumber() || e.asLong() < 0 || e.asLong() >= v)
+                throw ApiError.invalid(param, "Token ids must be integers in 0.." + (v - 1) + ".");
+            ids[i + 1] = e.asInt();
+        }
+        return ids;
+    }
+
+    static String base64(float[] v) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float f : v) b.putFloat(f);
+        return Base64.getEncoder().encodeToString(b.array());
+    }
+
+    void images(Exchange ex, ObjectNode req) throws Exception {
+        String prompt = Json.string((ObjectNode) req, "prompt", null);
+        if (prompt == null) Json.required(req, "prompt");
+        if (prompt.isBlank()) throw ApiError.invalid("prompt", "'prompt' must not be empty.");
+        if (req.hasNonNull("model")) s.checkModel(Json.string(req, "model", null));
+        int n = Json.integer(req, "n", 1, 1, 4);
+        String format = Json.string(req, "response_format", "b64_json");
+        if (!format.equals("b64_json"))
+            throw ApiError.invalid("response_format", "Only response_format 'b64_json' is supported (this server keeps no image URLs).");
+        String size = Json.string(req, "size", null);
+        long seed = req.hasNonNull("seed") ? Json.integer(req, "seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE) : System.nanoTime();
+        if (s.images == null)
+            throw ApiError.invalid("model", "image_generation_unavailable", "The model '" + s.opt.modelId()
+                    + "' has no image generator (it needs the VQGAN and stage-two image codes).");
+        if (size != null && !size.equals(s.images.size()))
+            throw ApiError.invalid("size", "This model generates images of size " + s.images.size() + " only.");
+        s.embedder.ids(prompt, "prompt");                              // context check
+        List<byte[]> pngs = s.scheduler.call(() -> s.images.generate(prompt, n, seed));
+        ObjectNode root = Json.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
+        ArrayNode data = root.putArray("data");
+        for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
+        ex.json(200, root);
+    }
+
+    /** {"query": "text"} or {"image": "data:..."}, optional "k" (1..100) and "kind" ("image" or "text"). */
+    void search(Exchange ex, ObjectNode req) throws Exception {
+        if (req.hasNonNull("model")) s.checkModel(Json.string(req, "model", null));
+        String query = Json.string(req, "query", null), image = Json.string(req, "image", null);
+        if ((query == null) == (image == null))
+            throw ApiError.invalid("query", "missing_required_parameter", "Give exactly one of 'query' (text) and 'image' (a data: URL).");
+        int k = Json.integer(req, "k", 10, 1, 100);
+        String kind = Json.string(req, "kind", null);
+        if (kind != null && !kind.equals("image") && !kind.equals("text"))
+            throw ApiError.invalid("kind", "'kind' must be 'image' or 'text'.");
+        if (s.index == null)
+            throw ApiError.invalid(null, "no_index", "This server has no vector index (build one with 'm6j index build' and start with --index DIR).");
+        Input in = query != null ? text(query, "query") : new Input(null, ImageInput.fromUrl(image, s.model.config.imageSize(), "image"));
+        float[] v = s.scheduler.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
+        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
+        ArrayNode data = root.putArray("data");
+        for (VectorIndex.Hit h : s.index.search(s.index.prepare(v, in.image() != null ? "image" : "text"), k, kind)) {
+            ObjectNode d = data.addObject().put("id", h.id()).put("kind", h.kind()).put("source", h.source()).put("score", h.score());
+            if (h.text() == null) d.putNull("text"); else d.put("text", h.text());
+            if (h.png() == null) d.putNull("image"); else d.put("image", "data:image/png;base64," + Base64.getEncoder().encodeToString(h.png()));
+        }
+        ex.json(200, root);
+    }
+}

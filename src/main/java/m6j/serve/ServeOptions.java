@@ -1,0 +1,24 @@
+package m6j.serve;
+
+/** How the server listens and what it accepts; validated here so the CLI and tests share the rules. */
+public record ServeOptions(String host, int port, String apiKey, String modelId, long maxBodyBytes, int maxN,
+                           Scheduler.Options scheduler) {
+    public ServeOptions {
+        if (host == null || host.isBlank()) throw new IllegalArgumentException("--host must not be empty");
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535 (0 = any free port)");
+        if (apiKey != null && apiKey.isBlank()) throw new IllegalArgumentException("--api-key must not be blank");
+        if (modelId == null || modelId.isBlank()) throw new IllegalArgumentException("--model-id must not be empty");
+        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body must be >= 1024 bytes");
+        if (maxN < 1 || maxN > 64) throw new IllegalArgumentException("--max-n must be in 1..64");
+    }
+
+    public static ServeOptions defaults(String modelId) {
+        return new ServeOptions("127.0.0.1", 8080, null, modelId, 8L << 20, 8, new Scheduler.Options(32, 256, 60_000));
+    }
+
+    public ServeOptions withPort(int p) { return new ServeOptions(host, p, apiKey, modelId, maxBodyBytes, maxN, scheduler); }
+
+    public ServeOptions withApiKey(String k) { return new ServeOptions(host, port, k, modelId, maxBodyBytes, maxN, scheduler); }
+
+    public ServeOptions withScheduler(Scheduler.Options s) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, s); }
+}

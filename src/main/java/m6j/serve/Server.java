@@ -1,0 +1,166 @@
+package m6j.serve;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import m6j.data.Tokenizer;
+import m6j.model.M6Model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The OpenAI-compatible HTTP server (JDK com.sun.net.httpserver): routes, Bearer-key check, body limit, and one
+ * rule at the edge: whatever a handler throws becomes an OpenAI-style error, 4xx for the client's mistakes.
+ */
+public final class Server implements AutoCloseable {
+    final M6Model model;
+    final Tokenizer tok;
+    final ServeOptions opt;
+    final Scheduler scheduler;
+    final Metrics metrics = new Metrics();
+    final Embedder embedder;
+    final ImageGenerator images;
+    final VectorIndex index;
+    final long created = System.currentTimeMillis() / 1000;
+    private final HttpServer http;
+    private final ExecutorService pool;
+    private final AtomicInteger threads = new AtomicInteger();
+    private final GenerationApi generation = new GenerationApi(this);
+    private final MediaApi media = new MediaApi(this);
+
+    /** images and index may be null (the endpoints then answer a clear 400). */
+    public Server(M6Model model, Tokenizer tok, ImageGenerator images, VectorIndex index, ServeOptions opt) throws IOException {
+        this.model = model;
+        this.tok = tok;
+        this.opt = opt;
+        this.images = images;
+        this.index = index;
+        this.embedder = new Embedder(model, tok);
+        this.scheduler = new Scheduler(model, tok, opt.scheduler(), metrics);
+        http = HttpServer.create(new InetSocketAddress(opt.host(), opt.port()), 256);
+        pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "m6j-http-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        http.setExecutor(pool);
+        http.createContext("/", h -> handle(new Exchange(h)));
+        http.start();
+    }
+
+    public int port() { return http.getAddress().getPort(); }
+
+    public String baseUrl() { return "http://" + opt.host() + ":" + port(); }
+
+    public Metrics metrics() { return metrics; }
+
+    private void handle(Exchange ex) {
+        long t0 = System.nanoTime();
+        String path = ex.path(), method = ex.http.getRequestMethod();
+        String route = path;
+        try {
+            if (path.startsWith("/v1/") && opt.apiKey() != null) {
+                String auth = ex.http.getRequestHeaders().getFirst("Authorization");
+                if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { drainQuietly(ex); throw ApiError.auth(); }
+            }
+            switch (path) {
+                case "/", "/index.html" -> { get(method); page(ex); }
+                case "/health" -> { get(method); ex.json(200, Json.MAPPER.createObjectNode().put("status", "ok").put("model", opt.modelId())); }
+                case "/metrics" -> { get(method); ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes()); }
+                case "/v1/models" -> { get(method); ex.json(200, models()); }
+                case "/v1/completions" -> generation.completions(ex, post(ex, method));
+                case "/v1/chat/completions" -> generation.chat(ex, post(ex, method));
+                case "/v1/embeddings" -> media.embeddings(ex, post(ex, method));
+                case "/v1/images/generations" -> media.images(ex, post(ex, method));
+                case "/v1/search" -> media.search(ex, post(ex, method));
+                default -> {
+                    if (path.startsWith("/v1/models/")) { get(method); ex.json(200, model(path.substring(11))); }
+                    else { route = "other"; throw ApiError.notFound("Unknown path " + path + "."); }
+                }
+            }
+        } catch (ApiError e) {
+            reply(ex, e);
+        } catch (IOException e) {
+            // client gone mid-reply: nothing to answer
+        } catch (Exception | Error e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
+            reply(ex, ApiError.internal("internal error: " + m));
+            if (System.getenv("M6J_DEBUG") != null) e.printStackTrace();
+        } finally {
+            metrics.request(route, ex.status() == 0 ? 499 : ex.status(), (System.nanoTime() - t0) / 1e9);
+            ex.close();
+        }
+    }
+
+    private void reply(Exchange ex, ApiError e) {
+        try {
+            ex.error(e);
+        } catch (IOException | RuntimeException ignored) {
+            // client gone
+        }
+    }
+
+    private static void get(String method) {
+        if (!method.equals("GET") && !method.equals("HEAD"))
+            throw new ApiError(405, "invalid_request_error", "method_not_allowed", null, "Use GET for this path.", 0);
+    }
+
+    private ObjectNode post(Exchange ex, String method) throws IOException {
+        if (!method.equals("POST")) {
+            drainQuietly(ex);
+            throw new ApiError(405, "invalid_request_error", "method_not_allowed", null, "Use POST for this path.", 0);
+        }
+        return Json.parseObject(ex.body(opt.maxBodyBytes()));
+    }
+
+    /** Reads and drops a declared request body (so the client reads our answer instead of a reset connection). */
+    private static void drainQuietly(Exchange ex) {
+        String len = ex.http.getRequestHeaders().getFirst("Content-Length");
+        long n;
+        try { n = len == null ? 0 : Long.parseLong(len.trim()); } catch (NumberFormatException e) { return; }
+        if (n <= 0 || n > (64L << 20)) return;
+        try {
+            ex.http.getRequestBody().readNBytes((int) n);
+        } catch (IOException ignored) {
+            // nothing to drain
+        }
+    }
+
+    /** 404 for any model id but ours (OpenAI's model_not_found). */
+    void checkModel(String id) {
+        if (!opt.modelId().equals(id))
+            throw new ApiError(404, "invalid_request_error", "model_not_found", "model",
+                    "The model '" + id + "' does not exist; this server serves '" + opt.modelId() + "'.", 0);
+    }
+
+    private ObjectNode model(String id) {
+        checkModel(id);
+        return Json.MAPPER.createObjectNode().put("id", opt.modelId()).put("object", "model").put("created", created).put("owned_by", "m6j");
+    }
+
+    private ObjectNode models() {
+        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
+        ArrayNode data = root.putArray("data");
+        data.add(model(opt.modelId()));
+        return root;
+    }
+
+    private void page(Exchange ex) throws IOException {
+        try (InputStream in = Server.class.getResourceAsStream("/m6j/serve/index.html")) {
+            if (in == null) throw ApiError.notFound("page not packaged");
+            ex.send(200, "text/html; charset=utf-8", in.readAllBytes());
+        }
+    }
+
+    @Override public void close() throws Exception {
+        http.stop(0);
+        scheduler.close();
+        pool.shutdownNow();
+        if (index != null) index.close();
+    }
+}

@@ -1,0 +1,117 @@
+package m6j.serve;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.NotFoundException;
+import com.openai.errors.UnauthorizedException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartImage;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.completions.Completion;
+import com.openai.models.completions.CompletionCreateParams;
+import com.openai.models.embeddings.CreateEmbeddingResponse;
+import com.openai.models.embeddings.EmbeddingCreateParams;
+import com.openai.models.images.ImageGenerateParams;
+import com.openai.models.images.ImagesResponse;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import javax.imageio.ImageIO;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.util.Base64;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The official OpenAI Java SDK, unchanged, against a running m6j server. */
+class OpenAiSdkTest {
+    static Server server;
+    static OpenAIClient client;
+
+    @BeforeAll static void start() throws Exception {
+        server = ServeFixture.server();
+        client = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey(ServeFixture.KEY).maxRetries(0).build();
+    }
+
+    @Test void listsTheModel() {
+        assertThat(client.models().list().data()).extracting(m -> m.id()).containsExactly(ServeFixture.MODEL);
+    }
+
+    @Test void chat() {
+        ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder()
+                .model(ServeFixture.MODEL).addUserMessage("The weather today").maxCompletionTokens(8).temperature(0.0).build());
+        assertThat(c.choices()).hasSize(1);
+        assertThat(c.choices().get(0).message().content()).isPresent();
+        assertThat(c.choices().get(0).finishReason().asString()).isIn("stop", "length");
+        assertThat(c.usage().orElseThrow().completionTokens()).isBetween(0L, 8L);
+    }
+
+    @Test void chatStreamsTheSameTextAsAPlainCall() {
+        ChatCompletionCreateParams p = ChatCompletionCreateParams.builder()
+                .model(ServeFixture.MODEL).addUserMessage("Once upon a time").maxCompletionTokens(10).temperature(0.0).build();
+        String plain = client.chat().completions().create(p).choices().get(0).message().content().orElse("");
+        StringBuilder streamed = new StringBuilder();
+        String finish = null;
+        try (StreamResponse<ChatCompletionChunk> s = client.chat().completions().createStreaming(p)) {
+            for (ChatCompletionChunk ch : (Iterable<ChatCompletionChunk>) s.stream()::iterator) {
+                for (ChatCompletionChunk.Choice c : ch.choices()) {
+                    c.delta().content().ifPresent(streamed::append);
+                    if (c.finishReason().isPresent()) finish = c.finishReason().get().asString();
+                }
+            }
+        }
+        assertThat(streamed.toString()).isEqualTo(plain);
+        assertThat(finish).isIn("stop", "length");
+    }
+
+    @Test void chatWithAnImageCaptionsIt() throws Exception {
+        String url = "data:image/png;base64," + Base64.getEncoder().encodeToString(Files.readAllBytes(ServeFixture.samplePng()));
+        ChatCompletionContentPart image = ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder()
+                .imageUrl(ChatCompletionContentPartImage.ImageUrl.builder().url(url).build()).build());
+        ChatCompletionContentPart text = ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("What is this?").build());
+        ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model(ServeFixture.MODEL)
+                .addUserMessageOfArrayOfContentParts(List.of(image, text)).maxCompletionTokens(8).temperature(0.0).build());
+        assertThat(c.choices().get(0).message().content()).isPresent();
+        // the image's patches count as prompt tokens
+        assertThat(c.usage().orElseThrow().promptTokens()).isGreaterThan(ServeFixture.CONFIG.patches());
+    }
+
+    @Test void completionsWithTwoChoices() {
+        Completion c = client.completions().create(CompletionCreateParams.builder().model(ServeFixture.MODEL)
+                .prompt("The jury said").maxTokens(6).n(2).seed(3).build());
+        assertThat(c.choices()).hasSize(2);
+        assertThat(c.choices()).extracting(ch -> ch.index()).containsExactlyInAnyOrder(0L, 1L);
+    }
+
+    @Test void embeddingsAreUnitVectorsOfTheModelWidth() {
+        CreateEmbeddingResponse r = client.embeddings().create(EmbeddingCreateParams.builder().model(ServeFixture.MODEL)
+                .inputOfArrayOfStrings(List.of("a cat", "a red dress")).build());
+        assertThat(r.data()).hasSize(2);
+        List<Float> e = r.data().get(0).embedding();
+        assertThat(e).hasSize(ServeFixture.CONFIG.dModel());
+        double n = 0;
+        for (float f : e) n += f * f;
+        assertThat(n).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+    }
+
+    @Test void imagesAsBase64Png() throws Exception {
+        ImagesResponse r = client.images().generate(ImageGenerateParams.builder().model(ServeFixture.MODEL).prompt("a red dress")
+                .n(2).responseFormat(ImageGenerateParams.ResponseFormat.B64_JSON).size(ImageGenerateParams.Size.of("32x32")).build());
+        assertThat(r.data().orElseThrow()).hasSize(2);
+        byte[] png = Base64.getDecoder().decode(r.data().orElseThrow().get(0).b64Json().orElseThrow());
+        assertThat(ImageIO.read(new ByteArrayInputStream(png)).getWidth()).isEqualTo(32);
+    }
+
+    @Test void errorsArriveAsTheSdkExceptions() {
+        OpenAIClient wrong = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey("nope").maxRetries(0).build();
+        assertThatThrownBy(() -> wrong.models().list()).isInstanceOf(UnauthorizedException.class);
+        assertThatThrownBy(() -> client.completions().create(CompletionCreateParams.builder().model("gpt-4").prompt("x").build()))
+                .isInstanceOf(NotFoundException.class).hasMessageContaining("gpt-4");
+    }
+}
