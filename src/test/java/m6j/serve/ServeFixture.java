@@ -62,7 +62,7 @@ final class ServeFixture {
             CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150), false);
         Path run = base.resolve("run-" + ProcessHandle.current().pid());
         TrainOptions o = new TrainOptions(corpus, run, 12, 8, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 12, 1,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8);
+                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, 0);
         new Trainer(CONFIG, o, false, new PrintStream(java.io.OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());
