@@ -66,6 +66,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (env != null && env.world() > 1 && m6j.runtime.Devices.chosen().is_cuda())
             throw new IllegalArgumentException("multi-process training runs on Gloo (CPU) for now: use --device cpu");
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
+        if (vqgan == null && o.mixture().getOrDefault(m6j.train.Objective.T2I, 0.0) > 0 && m6j.vq.ImageVocab.find(o.runDir()).isEmpty())
+            throw new IllegalArgumentException("--mixture t2i needs --vqgan DIR (a VQGAN from 'm6j vqgan train') for a new run");
         if (vqgan != null && cluster.leader()) m6j.vq.ImageVocab.setup(o.runDir(), vqgan);   // t2i: the run keeps its VQGAN
         cluster.barrier();
         Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));

@@ -67,5 +67,8 @@ class CliTest {
         assertThat(notDrawing.err()).contains("no checkpoint at");
         assertThat(run("vqgan", "train", "--preset", "nope").err()).contains("unknown VQGAN preset 'nope'");
         assertThat(run("train", "--mixture", "t2i=1,itt=x").code()).isEqualTo(2);
+        Run noVq = run("train", "--mixture", "itt=1,t2i=1", "--run", dir.resolve("r").toString(), "--corpus", dir.toString());
+        assertThat(noVq.code()).isEqualTo(2);
+        assertThat(noVq.err()).contains("--mixture t2i needs --vqgan");
     }
 }
