@@ -17,7 +17,6 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -150,11 +149,5 @@ public final class Imaginer {
         String s = prompt.trim().toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", "-").replaceAll("^-+|-+$", "");
         if (s.isEmpty()) s = "image";
         return s.length() > 48 ? s.substring(0, 48) : s;
-    }
-
-    static List<byte[]> concat(List<byte[]> a, List<byte[]> b) {
-        List<byte[]> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
     }
 }
