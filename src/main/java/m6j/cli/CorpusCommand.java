@@ -53,6 +53,9 @@ public final class CorpusCommand implements Runnable {
         @Option(names = "--max-per-source", defaultValue = "0", description = "Cap records per source, 0 = all. Default: ${DEFAULT-VALUE}")
         int maxPerSource;
 
+        @Option(names = "--sources", description = "Only these sources, comma-separated ids (e.g. fashion-mnist). Default: all")
+        String sources;
+
         @Option(names = "--repo", description = "Repository root holding data/sample (default: nearest ancestor of the working directory that has it)")
         Path repo;
 
@@ -60,6 +63,7 @@ public final class CorpusCommand implements Runnable {
             CorpusOptions options;
             try {
                 DataRoots roots = from == From.installed ? DataRoots.installed() : DataRoots.sample(repoRoot());
+                if (sources != null) roots = roots.only(DataRoots.parseSources(sources));
                 options = new CorpusOptions(roots, out, imageSize, seed, testFraction, maxPerSource);
             } catch (IllegalArgumentException e) {
                 // picocli turns this into a usage error: message + usage on stderr, exit code 2

@@ -45,7 +45,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "200") int checkpointEvery;
     @Option(names = "--keep", defaultValue = "3", description = "Checkpoints to keep.") int keep;
     @Option(names = "--mixture", defaultValue = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25",
-            description = "Objective weights (itt, mtt, denoise, lm).") String mixture;
+            description = "Objective weights (itt, mtt, denoise, lm, t2i).") String mixture;
+    @Option(names = "--vqgan", description = "VQGAN checkpoint (m6j vqgan train): copied into the run, whose model then also learns text -> image codes (mixture key t2i).") Path vqgan;
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
     @Option(names = "--share-layers", description = "Pseudo giant (M6-10T's pseudo-to-real): every block shares one set of weights; 'm6j delink' makes them independent.") boolean shareLayers;
     @Option(names = "--checkpoint-layers", defaultValue = "none", description = "Activation checkpointing: none, all, or block indices like 0,2,3.") String ckptLayers;
@@ -67,6 +68,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (env != null && env.world() > 1 && m6j.runtime.Devices.chosen().is_cuda())
             throw new IllegalArgumentException("multi-process training runs on Gloo (CPU) for now: use --device cpu");
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
+        if (vqgan == null && o.mixture().getOrDefault(m6j.train.Objective.T2I, 0.0) > 0 && m6j.vq.ImageVocab.find(o.runDir()).isEmpty())
+            throw new IllegalArgumentException("--mixture t2i needs --vqgan DIR (a VQGAN from 'm6j vqgan train') for a new run");
+        if (vqgan != null && cluster.leader()) m6j.vq.ImageVocab.setup(o.runDir(), vqgan);   // t2i: the run keeps its VQGAN
+        cluster.barrier();
         Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));
         if (maxSeconds != null) t.maxSeconds(maxSeconds);
         try {

@@ -50,4 +50,28 @@ public record DataRoots(Path fashionMnist, Path openclipartPng, Path openclipart
         if (env != null && !env.isBlank()) return Path.of(env);
         return Path.of(System.getProperty("user.home"), ".m6j", "data");
     }
+
+    /** These roots with every source not listed pointed at a missing directory (read as "not installed"). */
+    public DataRoots only(java.util.Set<Source> keep) {
+        Path none = Path.of("/nonexistent/m6j-source-not-selected");
+        return new DataRoots(keep.contains(Source.FASHION_MNIST) ? fashionMnist : none,
+                keep.contains(Source.OPENCLIPART) ? openclipartPng : none, keep.contains(Source.OPENCLIPART) ? openclipartSvg : none,
+                keep.contains(Source.TWEMOJI) ? twemoji : none, keep.contains(Source.BROWN) ? brown : none,
+                keep.contains(Source.FORTUNES_EN) || keep.contains(Source.FORTUNES_ZH) ? fortunes : none,
+                keep.contains(Source.CHINESE_POETRY) ? chinesePoetry : none);
+    }
+
+    /** "fashion-mnist,openclipart" -> sources (a usage error names the known ids). */
+    public static java.util.Set<Source> parseSources(String list) {
+        java.util.Set<Source> out = java.util.EnumSet.noneOf(Source.class);
+        for (String s : list.split(",")) {
+            try {
+                out.add(Source.byId(s.trim()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown source '" + s.trim() + "'; known: "
+                        + java.util.Arrays.stream(Source.values()).map(Source::id).collect(java.util.stream.Collectors.joining(", ")));
+            }
+        }
+        return out;
+    }
 }

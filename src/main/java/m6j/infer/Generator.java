@@ -20,12 +20,13 @@ import java.util.Random;
  */
 public final class Generator {
     private final M6Model model;
-    private final int eos, vocab;
+    private final int eos, vocab, fullVocab;
 
     public Generator(M6Model model, Tokenizer tok) {
         this.model = model;
         this.eos = tok.id(Tokenizer.EOS);
-        this.vocab = model.config.vocabSize();
+        this.fullVocab = model.config.vocabSize();
+        this.vocab = Math.min(fullVocab, tok.vocabSize());     // text only: image-code tokens (t2i runs) are never chosen here
     }
 
     /**
@@ -51,7 +52,7 @@ public final class Generator {
             int[] pre = new int[b];
             Arrays.fill(pre, p + t);
             Tensor h = model.forward(images, Tensors.longs(ids, b, t), 0, PrefixMask.of(pre, p + t, 0), cache, ctx);
-            Tensor logits = model.logits(h.narrow(1, p + t - 1, 1)).reshape(b, vocab);     // (B, V)
+            Tensor logits = model.logits(h.narrow(1, p + t - 1, 1)).reshape(b, fullVocab).narrow(1, 0, vocab);     // (B, V)
             for (int step = 0; step < maxNew; step++) {
                 long[] next = choose(logits, s, rng);
                 boolean all = true;
@@ -64,7 +65,7 @@ public final class Generator {
                 if (all || step == maxNew - 1) break;
                 // Per-step temporaries are small (B x 1 x d); the scope around the whole call frees them.
                 Tensor hs = model.forward(null, Tensors.longs(next, b, 1), t + step, null, cache, ctx);
-                logits = model.logits(hs).reshape(b, vocab);
+                logits = model.logits(hs).reshape(b, fullVocab).narrow(1, 0, vocab);
             }
         }
         int[][] res = new int[b][];

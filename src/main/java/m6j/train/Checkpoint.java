@@ -195,9 +195,10 @@ public final class Checkpoint {
         Path dir = resolve(path);
         M6Config cfg = Presets.read(dir.resolve(CONFIG));
         Tokenizer tok = Tokenizer.load(dir.resolve(TOKENIZER));
-        if (tok.vocabSize() != cfg.vocabSize())
-            throw new IOException(dir.resolve(TOKENIZER) + " has " + tok.vocabSize() + " tokens but " + dir.resolve(CONFIG)
-                    + " says vocabSize " + cfg.vocabSize());
+        int imageCodes = m6j.vq.ImageVocab.extraTokens(dir);            // image-code tokens after the text vocabulary
+        if (tok.vocabSize() + imageCodes != cfg.vocabSize())
+            throw new IOException(dir.resolve(TOKENIZER) + " has " + tok.vocabSize() + " tokens" + (imageCodes > 0 ? " (+" + imageCodes + " image codes)" : "")
+                    + " but " + dir.resolve(CONFIG) + " says vocabSize " + cfg.vocabSize());
         M6Model model;
         try {
             model = new M6Model(cfg, ScalarType.Float, 0, null, shard);

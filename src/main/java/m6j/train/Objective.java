@@ -5,14 +5,20 @@ import java.util.Locale;
 /**
  * M6's pretraining tasks. Each turns one example into (input ids, bidirectional prefix length, targets):
  * ITT   image -> caption;  MTT  image + corrupted caption -> caption;
- * DENOISE corrupted text -> the masked spans (text-to-text transfer);  LM  text prefix -> continuation.
+ * DENOISE corrupted text -> the masked spans (text-to-text transfer);  LM  text prefix -> continuation;
+ * T2I   caption (dropped for a share of examples: classifier-free guidance) -> the image's VQGAN codes.
  */
 public enum Objective {
-    ITT(true), MTT(true), DENOISE(false), LM(false);
+    ITT(true), MTT(true), DENOISE(false), LM(false),
+    /** Text -> image codes (stage two of text-to-image): a caption prompt, then the VQGAN codes of its image. */
+    T2I(true);
 
     public final boolean needsImage;
 
     Objective(boolean needsImage) { this.needsImage = needsImage; }
+
+    /** Whether the image itself is fed to the model (t2i reads image-text pairs but feeds only their codes). */
+    public boolean feedsImage() { return needsImage && this != T2I; }
 
     public String id() { return name().toLowerCase(Locale.ROOT); }
 
@@ -20,7 +26,7 @@ public enum Objective {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm)");
+            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i)");
         }
     }
 }

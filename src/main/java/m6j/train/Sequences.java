@@ -52,6 +52,23 @@ public final class Sequences {
         return new Sequence(in, k + 1, tgt);
     }
 
+    /**
+     * Text -> image codes: [BOS caption <pad>... SEP] of exactly promptLen positions (read bidirectionally), then the
+     * image's codes (token ids, already offset past the text vocabulary) predicted left to right, the last one EOS.
+     * The fixed prompt length puts every code at the same text position. A null caption is the empty prompt of
+     * classifier-free guidance.
+     */
+    public Sequence imageCodes(int[] caption, int[] codeIds, int promptLen) {
+        int[] prefix = new int[promptLen];                         // <pad> is id 0
+        prefix[0] = bos;
+        if (caption != null) System.arraycopy(caption, 0, prefix, 1, Math.min(caption.length, promptLen - 2));
+        prefix[promptLen - 1] = sep;
+        if (promptLen + codeIds.length > maxLen)
+            throw new IllegalArgumentException("a prompt of " + promptLen + " and " + codeIds.length + " image codes do not fit the model's "
+                    + maxLen + " text positions: use a preset with maxTextLen >= " + (promptLen + codeIds.length) + " (e.g. tiny-t2i)");
+        return withPrefix(prefix, codeIds);
+    }
+
     /** Causal LM over the whole text with only BOS as prefix: what perplexity is measured on. */
     public Sequence plainLm(int[] text) {
         return withPrefix(new int[]{bos}, clip(text, maxLen - 1));

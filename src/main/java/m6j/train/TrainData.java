@@ -47,7 +47,26 @@ public final class TrainData {
 
     public int textCount() { return text.size(); }
 
-    public boolean has(Objective o) { return !(o.needsImage ? imageText : text).isEmpty(); }
+    public boolean has(Objective o) {
+        if (o == Objective.T2I && imageCodes == null) return false;
+        return !(o.needsImage ? imageText : text).isEmpty();
+    }
+
+    /** Image codes per image-text example (in imageText order, ids already offset) for the t2i objective. */
+    private List<int[]> imageCodes;
+    private int promptLen;
+    private double dropPrompt;
+
+    /** The images of the image-text examples, in the order {@link #attachImageCodes} expects. */
+    public List<byte[]> images() { return imageText.stream().map(Item::image).toList(); }
+
+    /** Enables t2i: codeIds.get(i) are the code token ids of images().get(i); dropPrompt: share of empty prompts. */
+    public void attachImageCodes(List<int[]> codeIds, int promptLen, double dropPrompt) {
+        if (codeIds.size() != imageText.size()) throw new IllegalArgumentException("codes for " + codeIds.size() + " of " + imageText.size() + " images");
+        this.imageCodes = List.copyOf(codeIds);
+        this.promptLen = promptLen;
+        this.dropPrompt = dropPrompt;
+    }
 
     public Map<Objective, Long> position() { return new EnumMap<>(consumed); }
 
@@ -61,15 +80,17 @@ public final class TrainData {
         List<Item> pool = o.needsImage ? imageText : text;
         if (pool.isEmpty()) throw new IllegalStateException("no training examples for objective " + o.id());
         List<Sequence> out = new ArrayList<>(batchSize);
-        List<byte[]> images = o.needsImage ? new ArrayList<>(batchSize) : null;
+        List<byte[]> images = o.feedsImage() ? new ArrayList<>(batchSize) : null;
         long base = consumed.get(o) + (long) micro * batchSize;
         for (int i = 0; i < batchSize; i++) {
-            Item it = pool.get(index(o, base + i, pool.size()));
+            int at = index(o, base + i, pool.size());
+            Item it = pool.get(at);
             out.add(switch (o) {
                 case ITT -> seqs.caption(it.ids());
                 case MTT -> seqs.maskedCaption(it.ids(), rng);
                 case DENOISE -> seqs.denoise(it.ids(), rng);
                 case LM -> seqs.lm(it.ids(), rng);
+                case T2I -> seqs.imageCodes(rng.nextDouble() < dropPrompt ? null : it.ids(), imageCodes.get(at), promptLen);
             });
             if (images != null) images.add(it.image());
         }

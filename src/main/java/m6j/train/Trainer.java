@@ -110,13 +110,14 @@ public final class Trainer {
             if (cluster.leader()) tokenizer(corpus, preset.vocabSize(), o.sentinels(), tokFile, log);
             cluster.barrier();                                  // the others read the leader's tokenizer
             tok = Tokenizer.load(tokFile);
-            M6Config cfg = preset.withVocab(tok.vocabSize());
+            M6Config cfg = preset.withVocab(tok.vocabSize() + m6j.vq.ImageVocab.extraTokens(o.runDir()));   // + image codes
             off = o.memoryBudget() > 0 ? offloader(cfg, o, log) : null;
             model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
             data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
             opt = new AdamW(off == null ? model.params.named() : off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
             if (cluster.leader()) Files.deleteIfExists(metricsFile());
         }
+        ImageCodeData.attach(data, tok, o.runDir(), corpus.dir(), log);       // t2i: when the run has a VQGAN
         for (Objective ob : o.mixture().keySet())
             if (o.mixture().get(ob) > 0 && !data.has(ob))
                 throw new IllegalArgumentException("the corpus has no examples for objective " + ob.id());

@@ -46,12 +46,29 @@ class CliTest {
     }
 
     @Test void helpEverywhere() {
-        for (String c : new String[]{"quickstart", "train", "caption", "generate", "eval", "bench"}) {
+        for (String c : new String[]{"quickstart", "train", "caption", "generate", "eval", "bench", "imagine", "vqgan"}) {
             StringWriter out = new StringWriter();
             var cl = Main.commandLine();
             cl.setOut(new PrintWriter(out));
             assertThat(cl.execute(c, "--help")).as(c).isEqualTo(0);
             assertThat(out.toString()).as(c).contains("Usage: m6j " + c);
         }
+    }
+
+    @Test void imagineRefusesBadArgumentsWithUsage(@TempDir Path dir) {
+        Run empty = run("imagine", "-m", dir.toString(), "  ");
+        assertThat(empty.code()).isEqualTo(2);
+        assertThat(empty.err()).contains("empty prompt").contains("Usage: m6j imagine");
+        assertThat(run("imagine").code()).isEqualTo(2);                               // no prompt
+        assertThat(run("imagine", "-n", "0", "a coat").err()).contains("-n must be in");
+        assertThat(run("imagine", "--guidance", "-1", "a coat").code()).isEqualTo(2);
+        Run notDrawing = run("imagine", "-m", dir.resolve("none").toString(), "a coat");
+        assertThat(notDrawing.code()).isEqualTo(1);
+        assertThat(notDrawing.err()).contains("no checkpoint at");
+        assertThat(run("vqgan", "train", "--preset", "nope").err()).contains("unknown VQGAN preset 'nope'");
+        assertThat(run("train", "--mixture", "t2i=1,itt=x").code()).isEqualTo(2);
+        Run noVq = run("train", "--mixture", "itt=1,t2i=1", "--run", dir.resolve("r").toString(), "--corpus", dir.toString());
+        assertThat(noVq.code()).isEqualTo(2);
+        assertThat(noVq.err()).contains("--mixture t2i needs --vqgan");
     }
 }

@@ -1,0 +1,80 @@
+package m6j.train;
+
+import m6j.data.Corpus;
+import m6j.data.Split;
+import m6j.infer.Captioner;
+import m6j.infer.Imaginer;
+import m6j.infer.Sampling;
+import m6j.model.M6Config;
+import m6j.model.MoeConfig;
+import m6j.vq.ImageVocab;
+import m6j.vq.VqCheckpoint;
+import m6j.vq.VqConfig;
+import m6j.vq.VqTrainer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Stage two end to end on the committed sample: a VQGAN, then one M6 checkpoint that both captions and draws. */
+class TextToImageTest {
+    static final M6Config MICRO_T2I = new M6Config("micro-t2i", 300, 32, 2, 2, 64, 96, 32, 8, 3,
+            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
+    static Path run;
+
+    @BeforeAll static void trainBothStages(@TempDir Path dir) throws IOException {
+        TrainerTest.corpus();
+        Corpus c = Corpus.open(TrainerTest.corpus);
+        List<byte[]> imgs = c.examples(Split.TRAIN).stream().filter(e -> e.image() != null).map(e -> e.image()).toList();
+        List<byte[]> held = c.examples(Split.TEST).stream().filter(e -> e.image() != null).map(e -> e.image()).limit(8).toList();
+        Path vq = dir.resolve("vq");
+        new VqTrainer(VqConfig.preset("colour32"), new VqTrainer.Options(vq, 3, 4, 1e-3, 1, 1, 100, 1e9), imgs, held, TrainerTest.QUIET).run();
+        assertThat(VqCheckpoint.isCheckpoint(vq)).isTrue();
+        assertThat(vq.resolve("recon-step-000003.png")).exists();
+        run = dir.resolve("run");
+        ImageVocab v = ImageVocab.setup(run, vq);
+        assertThat(v.codes()).isEqualTo(64);
+        TrainOptions o = new TrainOptions(TrainerTest.corpus, run, 6, 4, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 6, 2,
+                TrainOptions.parseMixture("itt=1,t2i=1"), 8, 0);
+        Trainer t = new Trainer(MICRO_T2I, o, false, TrainerTest.QUIET);
+        t.run(6);
+        assertThat(t.history()).extracting(StepRecord::objective).contains("t2i", "itt");
+        assertThat(t.history()).allSatisfy(r -> assertThat(r.loss()).isFinite());
+        assertThat(t.model().config.vocabSize()).isEqualTo(t.tokenizer().vocabSize() + 512);
+        assertThat(run.resolve("image-codes.bin")).exists();
+    }
+
+    @Test void oneCheckpointCaptionsAndDraws() throws IOException {
+        Imaginer im = Imaginer.load(run);                                   // from the run directory alone
+        List<byte[]> imgs = im.images("a coat", 3, new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0));
+        assertThat(imgs).hasSize(3).allSatisfy(b -> assertThat(b).hasSize(32 * 32 * 3));
+        var l = Checkpoint.load(run);
+        List<String> caps = new Captioner(l.model(), l.tokenizer()).caption(List.of(imgs.get(0)), Sampling.greedy());
+        assertThat(caps).hasSize(1);                                        // text only: never an image-code token
+    }
+
+    @Test void sameSeedSameImagesOtherSeedOtherImages() throws IOException {
+        Imaginer im = Imaginer.load(run);
+        var o5 = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
+        List<byte[]> a = im.images("a coat", 2, o5), b = im.images("a coat", 2, o5);
+        List<byte[]> c = im.images("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0));
+        for (int i = 0; i < 2; i++) assertThat(b.get(i)).isEqualTo(a.get(i));
+        assertThat(im.codes("a coat", 2, o5)).isNotEqualTo(im.codes("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0)));
+        assertThat(c).hasSize(2);
+    }
+
+    @Test void emptyOrOverLongPromptsAreRefusedWithAClearMessage() throws IOException {
+        Imaginer im = Imaginer.load(run);
+        var o = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
+        assertThatThrownBy(() -> im.images("  ", 1, o)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty prompt");
+        String longPrompt = "a very long prompt about a coat with many pockets and buttons and a hood and a belt and zips everywhere";
+        assertThatThrownBy(() -> im.images(longPrompt, 1, o)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("prompt too long").hasMessageContaining("at most 14");
+    }
+}
