@@ -35,10 +35,10 @@ public final class ServeCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
-        // Image generation awaits the VQGAN + stage-two image codes (issue 5): no generator yet.
-        Server s = new Server(l.model(), l.tokenizer(), null, vi, o);
+        var images = m6j.serve.TwoStageImages.of(l);              // runs trained with --vqgan draw
+        Server s = new Server(l.model(), l.tokenizer(), images.orElse(null), vi, o);
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
-                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : ""));
+                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : "") + (images.isPresent() ? ", images " + images.get().size() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
         Thread.currentThread().join();
         return 0;

@@ -61,7 +61,7 @@ public final class Scheduler implements AutoCloseable {
         this.opt = opt;
         this.metrics = metrics;
         this.eos = tok.id(Tokenizer.EOS);
-        this.vocab = model.config.vocabSize();
+        this.vocab = Math.min(model.config.vocabSize(), tok.vocabSize());   // text only: a t2i run's image codes are never chosen
         this.pending = new ArrayBlockingQueue<>(opt.maxQueue());
         this.used = new boolean[opt.maxBatch()];
         metrics.gauge("m6j_queue_depth", "Generation sequences waiting for a batch slot.", pending::size);
@@ -193,7 +193,7 @@ public final class Scheduler implements AutoCloseable {
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
             Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, m6j.runtime.Devices.like(h, Tensors.longs(last, b)));
-            Sampler.Choice c = Sampler.probabilities(model.logits(rows), group);
+            Sampler.Choice c = Sampler.probabilities(model.logits(rows).narrow(1, 0, vocab), group);
             for (int i = 0; i < b; i++) {
                 Sequence q = group.get(i);
                 q.cache.loadRow(tmp, i, len[i]);
@@ -225,7 +225,8 @@ public final class Scheduler implements AutoCloseable {
         long t0 = System.nanoTime();
         Sampler.Choice c;
         try (PointerScope scope = new PointerScope()) {
-            c = Sampler.probabilities(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving())).reshape(b, vocab), rows);
+            c = Sampler.probabilities(model.logits(model.decode(tokens, pos, caches, ForwardContext.serving()))
+                    .reshape(b, model.config.vocabSize()).narrow(1, 0, vocab), rows);
         }
         metrics.decodeStep(b, System.nanoTime() - t0);
         for (int i = 0; i < b; i++) {

@@ -4,6 +4,10 @@ import m6j.data.Corpus;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
+import m6j.data.Split;
+import m6j.vq.ImageVocab;
+import m6j.vq.VqConfig;
+import m6j.vq.VqTrainer;
 import m6j.model.M6Config;
 import m6j.model.MoeConfig;
 import m6j.runtime.Torch;
@@ -21,11 +25,12 @@ import java.util.List;
 /**
  * A real server for tests, built once per test JVM: a corpus from the committed sample, a small MoE model trained
  * a few steps with the real Trainer, a checkpoint loaded back, a Lucene index of the corpus, and the server on a
- * free port with an API key. Image generation uses {@link TestImages} (a stand-in until the VQGAN lands).
+ * free port with an API key. The run is trained with a (briefly trained) VQGAN and the t2i objective beside the text
+ * ones, so /v1/images/generations goes through the real two-stage generator.
  */
 final class ServeFixture {
     static final String KEY = "test-key", MODEL = "m6j-test";
-    static final M6Config CONFIG = new M6Config("serve-test", 300, 32, 2, 2, 64, 32, 32, 8, 3,
+    static final M6Config CONFIG = new M6Config("serve-test", 300, 32, 2, 2, 64, 96, 32, 8, 3,
             new MoeConfig(4, 2, 1, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
     private static Server server, plain;
     private static Checkpoint.Loaded loaded;
@@ -39,7 +44,7 @@ final class ServeFixture {
         if (server == null) {
             Checkpoint.Loaded l = model();
             ServeOptions o = new ServeOptions("127.0.0.1", 0, KEY, MODEL, 1L << 20, 8, new Scheduler.Options(16, 64, 60_000));
-            server = new Server(l.model(), l.tokenizer(), new TestImages(), VectorIndex.open(index), o);
+            server = new Server(l.model(), l.tokenizer(), TwoStageImages.of(l).orElseThrow(), VectorIndex.open(index), o);
         }
         return server;
     }
@@ -60,31 +65,20 @@ final class ServeFixture {
         corpus = base.resolve("corpus");
         if (!Files.isRegularFile(corpus.resolve("corpus.json")))
             CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150), false);
-        Path run = base.resolve("run-" + ProcessHandle.current().pid());
+        Path run = base.resolve("run-" + ProcessHandle.current().pid()), vq = base.resolve("vq-" + ProcessHandle.current().pid());
+        Corpus c = Corpus.open(corpus);
+        List<byte[]> imgs = c.examples(Split.TRAIN).stream().filter(e -> e.image() != null).map(e -> e.image()).toList();
+        new VqTrainer(VqConfig.preset("colour32"), new VqTrainer.Options(vq, 3, 4, 1e-3, 1, 1, 100, 1e9), imgs, imgs.subList(0, 4),
+                new PrintStream(java.io.OutputStream.nullOutputStream())).run();
+        ImageVocab.setup(run, vq);
         TrainOptions o = new TrainOptions(corpus, run, 12, 8, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 12, 1,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, 0);
+                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1,t2i=1"), 8, 0);
         new Trainer(CONFIG, o, false, new PrintStream(java.io.OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());
         indexReport = IndexBuilder.build(new Embedder(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
                 new PrintStream(java.io.OutputStream.nullOutputStream()));
         return loaded;
-    }
-
-    /** A stand-in generator: n solid-colour PNGs from the prompt's hash (the real one comes with issue 5). */
-    static final class TestImages implements ImageGenerator {
-        @Override public String size() { return "32x32"; }
-
-        @Override public List<byte[]> generate(String prompt, int n, long seed) {
-            List<byte[]> out = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                byte[] rgb = new byte[32 * 32 * 3];
-                int h = (prompt + i + seed).hashCode();
-                for (int p = 0; p < rgb.length; p += 3) { rgb[p] = (byte) h; rgb[p + 1] = (byte) (h >> 8); rgb[p + 2] = (byte) (h >> 16); }
-                out.add(ImageInput.png(rgb, 32));
-            }
-            return out;
-        }
     }
 
     /** A PNG from the committed Open Clip Art sample. */
