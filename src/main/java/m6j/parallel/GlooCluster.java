@@ -95,8 +95,8 @@ public final class GlooCluster implements Cluster {
             for (var e : model.params.named().entrySet()) {
                 Tensor grad = e.getValue().grad();
                 if (grad == null || !grad.defined()) continue;
-                double n = grad.norm().item_double();
-                if (model.params.isSharded(e.getKey())) experts += n * n; else dense += n * n;
+                double sq = m6j.train.AdamW.squares(grad);                 // double accumulation, as one process
+                if (model.params.isSharded(e.getKey())) experts += sq; else dense += sq;
             }
         }
         if (g.ep != null) {

@@ -93,6 +93,16 @@ public final class AdamW {
         return norm;
     }
 
+    /**
+     * Sum of squares of t's elements, accumulated in double: a float norm of a 37M-element tensor is off by ~1e-6,
+     * enough for an offloaded run (which sums per unit, not per tensor) to clip differently and drift.
+     */
+    public static double squares(Tensor t) {
+        try (Tensor sq = t.square(); Tensor s = sq.sum(new org.bytedeco.pytorch.ScalarTypeOptional(org.bytedeco.pytorch.global.torch.ScalarType.Double))) {
+            return s.item_double();
+        }
+    }
+
     /** Sum of squared L2 norms of the gradients present. */
     public static double gradSquares(Map<String, Tensor> params) {
         double sq = 0;
@@ -100,9 +110,7 @@ public final class AdamW {
             for (Tensor p : params.values()) {
                 Tensor g = p.grad();
                 if (g != null && g.defined()) {
-                    Tensor n = g.norm();
-                    sq += n.item_double() * n.item_double();
-                    n.close();
+                    sq += squares(g);
                 }
                 if (g != null) g.close();
             }

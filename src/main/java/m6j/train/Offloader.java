@@ -261,10 +261,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
             g.add_(old);
             if (!tiers.isRamTensor(u, old)) tiers.free(old);
         }
-        try (Tensor n = g.norm()) {
-            double v = n.item_double();
-            tiers.gradSq[u] = v * v;
-        }
+        tiers.gradSq[u] = AdamW.squares(g);
         tiers.write(u, Tiers.Kind.G, 0, g);
         tiers.hasGrad[u] = true;
         tiers.free(g);
