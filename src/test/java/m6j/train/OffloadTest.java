@@ -25,8 +25,10 @@ class OffloadTest {
 
     @BeforeAll static void setUp() throws IOException { TrainerTest.corpus(); }
 
-    static TrainOptions opts(Path run, int steps, long budget) {
-        return new TrainOptions(TrainerTest.corpus, run, steps, 4, 2, 3e-3, 1e-4, 2, 0.05, 0.5, 7, 3, 5,
+    static TrainOptions opts(Path run, int steps, long budget) { return opts(run, steps, budget, 2); }
+
+    static TrainOptions opts(Path run, int steps, long budget, int accum) {
+        return new TrainOptions(TrainerTest.corpus, run, steps, 4, accum, 3e-3, 1e-4, 2, 0.05, 0.5, 7, 3, 5,
                 TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, budget);
     }
 
@@ -46,17 +48,22 @@ class OffloadTest {
         throw new AssertionError("no budget gives a mixed plan for " + C.name());
     }
 
+    /**
+     * One micro-batch per step: bit-identical losses. (With accumulation the tied embedding's gradient is summed in
+     * another order, head part and input part in separate backward passes, so it differs in the last bit; see the
+     * resume test, which uses accumulation 2.)
+     */
     @Test void offloadedTrainingMatchesInMemoryTrainingWithinTheBudget(@TempDir Path dir) throws IOException {
-        Trainer mem = new Trainer(C, opts(dir.resolve("mem"), 6, 0), false, TrainerTest.QUIET);
+        Trainer mem = new Trainer(C, opts(dir.resolve("mem"), 6, 0, 1), false, TrainerTest.QUIET);
         mem.run(6);
-        Trainer off = new Trainer(C, opts(dir.resolve("off"), 6, budget()), false, TrainerTest.QUIET);
+        Trainer off = new Trainer(C, opts(dir.resolve("off"), 6, budget(), 1), false, TrainerTest.QUIET);
         OffloadPlan plan = off.offloader().plan();
         assertThat(plan.units()).anyMatch(OffloadPlan.Unit::onDisk).anyMatch(u -> !u.onDisk());
         assertThat(plan.managed()).contains(true, false);
         off.run(6);
         for (int i = 0; i < 6; i++) {
             double a = mem.history().get(i).loss(), b = off.history().get(i).loss();
-            assertThat(b).as("loss at step %d", i).isCloseTo(a, within(1e-5 * Math.abs(a)));
+            assertThat(b).as("loss at step %d", i).isEqualTo(a);
         }
         assertThat(plan.residentBytes() + plan.ramUnitBytes() + off.offloader().peakWorkingBytes()).isLessThanOrEqualTo(plan.budget());
         long[] experts = off.offloader().expertCounts();
