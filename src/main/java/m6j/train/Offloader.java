@@ -163,7 +163,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     }
 
     private void prefetch(int layer, boolean withExperts) {
-        if (densePre[layer] == null && dense[layer] >= 0) densePre[layer] = io.submit(() -> tiers.read(dense[layer], Tiers.Kind.P, false));
+        if (densePre[layer] == null && dense[layer] >= 0) densePre[layer] = io.submit(() -> tiers.read(dense[layer], Tiers.Kind.P));
         long[] ids = forwardIds[layer];
         if (withExperts && ids != null && expertPre[layer] == null) {
             preIds[layer] = ids;
@@ -177,7 +177,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         if (u < 0) return;
         Future<Tensor> pre = densePre[layer];
         densePre[layer] = null;
-        Tensor flat = pre != null ? pre.get() : tiers.read(u, Tiers.Kind.P, false);
+        Tensor flat = pre != null ? pre.get() : tiers.read(u, Tiers.Kind.P);
         denseLive[layer] = flat;
         for (OffloadPlan.Piece p : plan.units().get(u).pieces())
             try (Tensor n = flat.narrow(0, p.offset(), p.numel()); Tensor v = n.view(p.shape())) {
@@ -189,7 +189,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         int u = dense[layer];
         if (u >= 0) {
             for (OffloadPlan.Piece p : plan.units().get(u).pieces()) params.get(p.name()).__dispatch_set_data(empty);
-            if (!tiers.isRamTensor(u, denseLive[layer])) tiers.free(denseLive[layer]);
+            tiers.release(u, denseLive[layer]);
             denseLive[layer] = null;
         }
         if (expertLive[layer] != null) for (Tensor t : expertLive[layer]) tiers.free(t);
@@ -257,9 +257,9 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     /** Adds g to unit u's gradient in its tier (g is consumed) and records the squared norm of the sum. */
     private void accumulate(int u, Tensor g) {
         if (tiers.hasGrad[u]) {
-            Tensor old = tiers.read(u, Tiers.Kind.G, false);
+            Tensor old = tiers.read(u, Tiers.Kind.G);
             g.add_(old);
-            if (!tiers.isRamTensor(u, old)) tiers.free(old);
+            tiers.release(u, old);
         }
         tiers.gradSq[u] = AdamW.squares(g);
         tiers.write(u, Tiers.Kind.G, 0, g);
@@ -288,9 +288,9 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         call(() -> {
             try (NoGradGuard ng = new NoGradGuard()) {
                 for (int u = 0; u < plan.units().size(); u++) {
-                    Tensor p = tiers.read(u, Tiers.Kind.P, false),
-                            g = tiers.hasGrad[u] ? tiers.read(u, Tiers.Kind.G, false) : tiers.alloc(plan.units().get(u).numel(), true),
-                            m = tiers.read(u, Tiers.Kind.M, false), v = tiers.read(u, Tiers.Kind.V, false);
+                    Tensor p = tiers.read(u, Tiers.Kind.P),
+                            g = tiers.hasGrad[u] ? tiers.read(u, Tiers.Kind.G) : tiers.alloc(plan.units().get(u).numel(), true),
+                            m = tiers.read(u, Tiers.Kind.M), v = tiers.read(u, Tiers.Kind.V);
                     if (gradScale != 1) g.mul_(Tensors.scalar(gradScale));
                     List<Tensor> decayed = new ArrayList<>();
                     for (OffloadPlan.Piece pc : plan.units().get(u).pieces()) if (pc.decay()) decayed.add(p.narrow(0, pc.offset(), pc.numel()));
@@ -301,7 +301,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
                         tiers.write(u, Tiers.Kind.M, 0, m);
                         tiers.write(u, Tiers.Kind.V, 0, v);
                     }
-                    for (Tensor t : new Tensor[]{p, g, m, v}) if (!tiers.isRamTensor(u, t)) tiers.free(t);
+                    for (Tensor t : new Tensor[]{p, g, m, v}) tiers.release(u, t);
                     tiers.dropGrad(u);
                 }
             }
@@ -347,7 +347,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         if (pending != null) {
             Future<?> f = pending;
             pending = null;
-            call(() -> f.get());                    // done by now (queued earlier); rethrows its failure
+            call(f::get);                           // done by now (queued earlier); rethrows its failure
         }
     }
 

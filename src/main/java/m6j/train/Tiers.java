@@ -60,12 +60,11 @@ final class Tiers implements Closeable {
 
     boolean onDisk(int u) { return units.get(u).onDisk(); }
 
-    /** A new tensor with unit u's data of this kind (RAM units: a copy only when copy is set, else the tensor itself). */
-    Tensor read(int u, Kind k, boolean copy) {
+    /** Unit u's data of this kind: a RAM unit's own tensor (zeros for an absent gradient), else a new tensor read from disk. */
+    Tensor read(int u, Kind k) {
         if (!onDisk(u)) {
             Tensor t = ram[u][k.ordinal()];
-            if (t == null) return alloc(units.get(u).numel(), true);
-            return copy ? track(t.clone()) : t;
+            return t != null ? t : alloc(units.get(u).numel(), true);
         }
         Tensor t = alloc(units.get(u).numel(), false);
         readInto(u, k, 0, t);
@@ -136,10 +135,10 @@ final class Tiers implements Closeable {
         t.close();
     }
 
-    boolean isRamTensor(int u, Tensor t) {
-        if (onDisk(u)) return false;
-        for (Tensor r : ram[u]) if (r == t) return true;
-        return false;
+    /** Frees a tensor that read() or alloc() gave for unit u, unless it is the unit's own RAM tensor. */
+    void release(int u, Tensor t) {
+        if (!onDisk(u)) for (Tensor r : ram[u]) if (r == t) return;
+        free(t);
     }
 
     long peakHeld() { return peak.get(); }
