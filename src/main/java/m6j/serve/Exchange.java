@@ -80,6 +80,9 @@ final class Exchange {
 
     boolean streaming() { return sse != null; }
 
+    /** True once the client has closed or reset its connection (see {@link ClientConnection}). */
+    boolean clientGone() { return ClientConnection.gone(http.getLocalAddress(), http.getRemoteAddress()); }
+
     /** One `data:` event, flushed; throws when the client has gone. */
     void event(Object data) throws IOException { rawEvent(new String(Json.bytes(data), StandardCharsets.UTF_8)); }
 

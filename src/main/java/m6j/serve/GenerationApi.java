@@ -105,34 +105,40 @@ final class GenerationApi {
                 seqs.add(p.stream() ? q : q.quiet());
             }
         }
+        if (ex.clientGone()) throw new ClientConnection.Gone();
         s.scheduler.submit(seqs);
         ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
                 System.currentTimeMillis() / 1000, s.opt.modelId(), seqs.size(), p.stop());
         try {
             if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
-            else ex.json(200, collect(events, r, timeout, promptTokens));
+            else ex.json(200, collect(ex, events, r, timeout, promptTokens));
         } finally {
-            for (Sequence q : seqs) q.cancel();     // no-op for finished ones; frees slots of a gone client
+            for (Sequence q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
         }
     }
 
-    private static Event next(LinkedBlockingQueue<Event> events, long timeoutMs) {
+    /** The next event; the client's connection is looked at whenever none came for a while (a gone client cancels). */
+    private static Event next(Exchange ex, LinkedBlockingQueue<Event> events, long timeoutMs) throws IOException {
+        long deadline = System.nanoTime() + (timeoutMs + 10_000) * 1_000_000L;
         try {
-            Event e = events.poll(timeoutMs + 10_000, TimeUnit.MILLISECONDS);
-            if (e == null) throw ApiError.timeout(timeoutMs);
-            return e;
+            while (true) {
+                Event e = events.poll(ClientConnection.POLL_MS, TimeUnit.MILLISECONDS);
+                if (e != null) return e;
+                if (System.nanoTime() > deadline) throw ApiError.timeout(timeoutMs);
+                if (ex.clientGone()) throw new ClientConnection.Gone();
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw ApiError.internal("interrupted");
         }
     }
 
-    private ObjectNode collect(LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, int promptTokens) {
+    private ObjectNode collect(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, int promptTokens) throws IOException {
         int done = 0, completion = 0;
         String[] text = new String[r.choices()];
         String[] finish = new String[r.choices()];
         while (done < r.choices()) {
-            Event e = next(events, timeout);
+            Event e = next(ex, events, timeout);
             if (e instanceof Event.Failed f) throw f.error();
             if (e instanceof Event.Done d) {
                 done++;
@@ -158,7 +164,7 @@ final class GenerationApi {
         while (done < r.choices()) {
             Event e;
             try {
-                e = next(events, timeout);
+                e = next(ex, events, timeout);
             } catch (ApiError err) {
                 ex.error(err);
                 return;

@@ -121,7 +121,7 @@ final class MediaApi {
         if (size != null && !size.equals(s.images.size()))
             throw ApiError.invalid("size", "This model generates images of size " + s.images.size() + " only.");
         s.embedder.ids(prompt, "prompt");                              // context check
-        List<byte[]> pngs = s.scheduler.call(() -> s.images.generate(prompt, n, seed));
+        List<byte[]> pngs = s.scheduler.call(() -> s.images.generate(prompt, n, seed), ex::clientGone);
         ObjectNode root = Json.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);

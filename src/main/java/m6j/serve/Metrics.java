@@ -15,7 +15,7 @@ public final class Metrics {
     private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
     private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
     private final Histogram batch = new Histogram(BATCH), step = new Histogram(STEP);
-    private final AtomicLong generated = new AtomicLong(), prompt = new AtomicLong();
+    private final AtomicLong generated = new AtomicLong(), prompt = new AtomicLong(), cancelled = new AtomicLong();
     private final Map<String, String[]> gauges = new ConcurrentHashMap<>();
     private final Map<String, Supplier<Number>> gaugeValues = new ConcurrentHashMap<>();
     // tokens per second over the last 10 whole seconds: one bucket per second
@@ -44,6 +44,9 @@ public final class Metrics {
     public double meanStepMs() { return step.mean() * 1000; }
 
     public void promptTokens(int n) { prompt.addAndGet(n); }
+
+    /** Model work dropped unfinished: a sequence or task whose request was cancelled (client gone, sibling failed). */
+    public void cancelled(int n) { cancelled.addAndGet(n); }
 
     public void gauge(String name, String help, Supplier<Number> value) {
         gauges.put(name, new String[]{help});
@@ -77,6 +80,8 @@ public final class Metrics {
                 .append("m6j_generated_tokens_total ").append(generated.get()).append('\n');
         b.append("# HELP m6j_prompt_tokens_total Prompt tokens (and image patches) prefilled.\n# TYPE m6j_prompt_tokens_total counter\n")
                 .append("m6j_prompt_tokens_total ").append(prompt.get()).append('\n');
+        b.append("# HELP m6j_cancelled_total Sequences and model tasks dropped unfinished because their request was cancelled.\n# TYPE m6j_cancelled_total counter\n")
+                .append("m6j_cancelled_total ").append(cancelled.get()).append('\n');
         b.append("# HELP m6j_tokens_per_second Generated tokens per second over the last 10 s.\n# TYPE m6j_tokens_per_second gauge\n")
                 .append("m6j_tokens_per_second ").append(tokensPerSecond()).append('\n');
         gauges.keySet().stream().sorted().forEach(name -> b.append("# HELP ").append(name).append(' ').append(gauges.get(name)[0])

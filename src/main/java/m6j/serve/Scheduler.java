@@ -21,6 +21,7 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 
 /**
  * Continuous batching on one worker thread that owns the model. Waiting sequences are admitted into free
@@ -83,18 +84,31 @@ public final class Scheduler implements AutoCloseable {
     }
 
     /** Runs model work on the scheduler thread between decode steps (inside a PointerScope and NoGradGuard). */
-    public <T> T call(Callable<T> work) throws Exception {
+    public <T> T call(Callable<T> work) throws Exception { return call(work, () -> false); }
+
+    /** As {@link #call(Callable)}; work not yet started is dropped when abandoned() turns true (its client went away). */
+    <T> T call(Callable<T> work, BooleanSupplier abandoned) throws Exception {
         FutureTask<T> f = new FutureTask<>(work);
         tasks.add(f);
         signal();
+        long deadline = System.nanoTime() + opt.timeoutMs() * 1_000_000L;
         try {
-            return f.get(opt.timeoutMs(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            f.cancel(false);
-            throw ApiError.timeout(opt.timeoutMs());
+            while (true) {
+                try {
+                    return f.get(Math.min(ClientConnection.POLL_MS, Math.max(1, (deadline - System.nanoTime()) / 1_000_000)), TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    if (System.nanoTime() > deadline) throw ApiError.timeout(opt.timeoutMs());
+                    if (abandoned.getAsBoolean()) {
+                        if (f.cancel(false)) metrics.cancelled(1);
+                        throw new ClientConnection.Gone();
+                    }
+                }
+            }
         } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception ex) throw ex;
             throw e;
+        } finally {
+            f.cancel(false);                        // no-op once done; a queued task never runs
         }
     }
 
@@ -138,7 +152,7 @@ public final class Scheduler implements AutoCloseable {
         List<Sequence> admitted = new ArrayList<>();
         Sequence s;
         while (active.size() + admitted.size() < opt.maxBatch() && (s = pending.poll()) != null) {
-            if (s.cancelled()) continue;
+            if (s.cancelled()) { metrics.cancelled(1); continue; }
             if (System.nanoTime() > s.deadlineNanos) { s.events.add(new Event.Failed(s.index, ApiError.timeout(s.timeoutMs))); continue; }
             int slot = 0;
             while (used[slot]) slot++;
@@ -206,7 +220,7 @@ public final class Scheduler implements AutoCloseable {
     private void step() {
         List<Sequence> rows = new ArrayList<>(active.size());
         for (Sequence s : active) {
-            if (s.cancelled()) { finish(s); continue; }
+            if (s.cancelled()) { metrics.cancelled(1); finish(s); continue; }
             if (System.nanoTime() > s.deadlineNanos) { s.events.add(new Event.Failed(s.index, ApiError.timeout(s.timeoutMs))); finish(s); continue; }
             rows.add(s);
         }

@@ -1,0 +1,115 @@
+package m6j.serve;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A client that closes its connection cancels its request: queued work never runs, the server goes on. */
+class DisconnectTest {
+    @Test void kernelSocketTableShowsAClosedOrResetClient() throws Exception {
+        try (ServerSocket listen = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
+            for (boolean reset : new boolean[]{false, true}) {
+                Socket client = new Socket(InetAddress.getLoopbackAddress(), listen.getLocalPort());
+                try (Socket side = listen.accept()) {
+                    var local = (InetSocketAddress) side.getLocalSocketAddress();
+                    var remote = (InetSocketAddress) side.getRemoteSocketAddress();
+                    assertThat(ClientConnection.gone(local, remote)).as("connected").isFalse();
+                    if (reset) client.setSoLinger(true, 0);     // close with RST instead of FIN
+                    client.close();
+                    assertThat(within(5_000, () -> ClientConnection.gone(local, remote))).as("gone after close, reset=" + reset).isTrue();
+                }
+            }
+        }
+    }
+
+    @Test void queuedCompletionOfAGoneClientIsDroppedUnrun() throws Exception {
+        Server server = ServeFixture.server();
+        CountDownLatch hold = new CountDownLatch(1);
+        Thread holder = holdScheduler(server, hold);
+        try {
+            double generated = metric(server, "m6j_generated_tokens_total"), cancelled = metric(server, "m6j_cancelled_total");
+            double gone = metric(server, "m6j_requests_total\\{path=\"/v1/completions\",status=\"499\"\\}");
+            try (Socket c = send(server, "/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":20,\"n\":2}")) {
+                assertThat(within(10_000, () -> metric(server, "m6j_queue_depth") == 2)).as("both choices queued").isTrue();
+            }                                                   // the client leaves while its sequences wait
+            assertThat(within(10_000, () -> metric(server, "m6j_requests_total\\{path=\"/v1/completions\",status=\"499\"\\}") == gone + 1))
+                    .as("the handler noticed and gave up").isTrue();
+            hold.countDown();
+            assertThat(within(10_000, () -> metric(server, "m6j_queue_depth") == 0 && metric(server, "m6j_cancelled_total") == cancelled + 2)).isTrue();
+            assertThat(metric(server, "m6j_generated_tokens_total")).as("no token generated for it").isEqualTo(generated);
+        } finally {
+            hold.countDown();
+            holder.join();
+        }
+        assertThat(BadInputTest.post("/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":2}", ServeFixture.KEY).statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test void queuedImageGenerationOfAGoneClientNeverRuns() throws Exception {
+        Server server = ServeFixture.server();
+        CountDownLatch hold = new CountDownLatch(1);
+        Thread holder = holdScheduler(server, hold);
+        try {
+            double cancelled = metric(server, "m6j_cancelled_total");
+            double gone = metric(server, "m6j_requests_total\\{path=\"/v1/images/generations\",status=\"499\"\\}");
+            send(server, "/v1/images/generations", "{\"prompt\":\"a shirt\",\"n\":4}").close();
+            assertThat(within(10_000, () -> metric(server, "m6j_requests_total\\{path=\"/v1/images/generations\",status=\"499\"\\}") == gone + 1))
+                    .isTrue();
+            assertThat(metric(server, "m6j_cancelled_total")).as("the queued task was withdrawn").isEqualTo(cancelled + 1);
+        } finally {
+            hold.countDown();
+            holder.join();
+        }
+    }
+
+    /** Keeps the model thread busy until hold opens, so that whatever is submitted meanwhile waits. */
+    private static Thread holdScheduler(Server server, CountDownLatch hold) throws Exception {
+        CountDownLatch started = new CountDownLatch(1);
+        Thread t = new Thread(() -> {
+            try {
+                server.scheduler.call(() -> { started.countDown(); hold.await(); return null; });
+            } catch (Exception ignored) {
+                // the test fails on its own assertions
+            }
+        });
+        t.start();
+        started.await();
+        return t;
+    }
+
+    private static Socket send(Server server, String path, String json) throws Exception {
+        Socket c = new Socket(InetAddress.getLoopbackAddress(), server.port());
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        OutputStream o = c.getOutputStream();
+        o.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + ServeFixture.KEY
+                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        o.write(body);
+        o.flush();
+        return c;
+    }
+
+    static double metric(Server server, String name) {
+        Matcher m = Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(server.metrics.render());
+        return m.find() ? Double.parseDouble(m.group(1)) : 0;
+    }
+
+    private static boolean within(long ms, BooleanSupplier condition) throws InterruptedException {
+        long end = System.currentTimeMillis() + ms;
+        while (System.currentTimeMillis() < end) {
+            if (condition.getAsBoolean()) return true;
+            Thread.sleep(20);
+        }
+        return condition.getAsBoolean();
+    }
+}
