@@ -38,6 +38,9 @@ public final class AdamW {
 
     public long step() { return step; }
 
+    /** The parameters this optimizer updates (with offloading: the resident ones only). */
+    public Map<String, Tensor> params() { return params; }
+
     /**
      * One update with learning rate lr; parameters without a gradient are skipped. Must run outside any
      * PointerScope: an in-place op returns the same Java object, which a scope would then free (ENGINE-NOTES 4).

@@ -9,9 +9,9 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Where each piece of training state lives under a memory budget. Units of placement: a block's dense part
@@ -35,7 +35,7 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
         if (c.shareLayers()) throw new IllegalArgumentException("--memory-budget does not work with --share-layers (all blocks are one)");
         M6Model meta = new M6Model(c, ScalarType.Float, 0, new Device("meta"), ExpertShard.ALL);
         List<String> globals = new ArrayList<>();
-        Map<Integer, List<Unit>> byLayer = new LinkedHashMap<>();
+        Map<Integer, Map<Integer, List<Piece>>> pieces = new TreeMap<>();    // layer -> expert (-1: dense part) -> pieces
         long globalNumel = 0;
         for (var e : meta.params.named().entrySet()) {
             String name = e.getKey();
@@ -46,21 +46,23 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
                 globalNumel += t.numel();
                 continue;
             }
-            int layer = Integer.parseInt(name.split("\\.")[1]);
-            List<Unit> us = byLayer.computeIfAbsent(layer, k -> new ArrayList<>());
+            Map<Integer, List<Piece>> layer = pieces.computeIfAbsent(Integer.parseInt(name.split("\\.")[1]), k -> new TreeMap<>());
             boolean decay = shape.length >= 2;                  // as AdamW: matrices (batched expert tensors too)
-            if (meta.params.isSharded(name)) {
+            if (meta.params.isSharded(name)) {                  // (E, ...): one piece per expert row
                 long[] row = java.util.Arrays.copyOfRange(shape, 1, shape.length);
                 long rowNumel = t.numel() / shape[0];
                 for (int x = 0; x < shape[0]; x++) {
-                    Unit u = unit(us, layer, x);
-                    us.set(us.indexOf(u), add(u, new Piece(name, x * rowNumel, row, rowNumel, u.numel(), decay)));
+                    List<Piece> ps = layer.computeIfAbsent(x, k -> new ArrayList<>());
+                    ps.add(new Piece(name, x * rowNumel, row, rowNumel, numel(ps), decay));
                 }
             } else {
-                Unit u = unit(us, layer, -1);
-                us.set(us.indexOf(u), add(u, new Piece(name, 0, shape, t.numel(), u.numel(), decay)));
+                List<Piece> ps = layer.computeIfAbsent(-1, k -> new ArrayList<>());
+                ps.add(new Piece(name, 0, shape, t.numel(), numel(ps), decay));
             }
         }
+        Map<Integer, List<Unit>> byLayer = new TreeMap<>();
+        pieces.forEach((layer, units) -> units.forEach((expert, ps) ->
+                byLayer.computeIfAbsent(layer, k -> new ArrayList<>()).add(new Unit(layer, expert, List.copyOf(ps), numel(ps), false))));
         long fixed = STATE * globalNumel, all = fixed, maxBlock = 0;
         for (List<Unit> us : byLayer.values()) {
             long n = us.stream().mapToLong(Unit::numel).sum();
@@ -77,14 +79,14 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
                     "--memory-budget %s is too small for %s: embeddings and other always-resident tensors need %s and one block's working set %s",
                     mib(budget), c.name(), mib(fixed), mib(working)));
         long free = budget - fixed - working, resident = fixed, ram = 0, disk = 0;
-        List<String> residentNames = new ArrayList<>(globals);
+        java.util.Set<String> residentNames = new java.util.LinkedHashSet<>(globals);
         int l = 0;
         for (; l < layers; l++) {                               // whole blocks, first to last, while they fit
             long n = byLayer.get(l).stream().mapToLong(Unit::numel).sum();
             if (STATE * n > free) break;
             free -= STATE * n;
             resident += STATE * n;
-            for (Unit u : byLayer.get(l)) for (Piece p : u.pieces()) if (!residentNames.contains(p.name())) residentNames.add(p.name());
+            for (Unit u : byLayer.get(l)) for (Piece p : u.pieces()) residentNames.add(p.name());
         }
         List<Unit> rest = new ArrayList<>();
         for (int k = l; k < layers; k++) {
@@ -98,23 +100,12 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
             placed.add(new Unit(u.layer(), u.expert(), u.pieces(), u.numel(), !fits));
         }
         placed.sort(java.util.Comparator.comparingInt(Unit::layer).thenComparingInt(Unit::expert));
-        return new OffloadPlan(budget, residentNames, placed, managed, resident, working, ram, disk);
+        return new OffloadPlan(budget, List.copyOf(residentNames), placed, managed, resident, working, ram, disk);
     }
 
     private static List<String> names(M6Model m) { return new ArrayList<>(m.params.named().keySet()); }
 
-    private static Unit unit(List<Unit> us, int layer, int expert) {
-        for (Unit u : us) if (u.expert() == expert) return u;
-        Unit u = new Unit(layer, expert, List.of(), 0, false);
-        us.add(u);
-        return u;
-    }
-
-    private static Unit add(Unit u, Piece p) {
-        List<Piece> ps = new ArrayList<>(u.pieces());
-        ps.add(p);
-        return new Unit(u.layer(), u.expert(), List.copyOf(ps), u.numel() + p.numel(), u.onDisk());
-    }
+    private static long numel(List<Piece> ps) { return ps.stream().mapToLong(Piece::numel).sum(); }
 
     public boolean offloads() { return !units.isEmpty(); }
 
@@ -128,7 +119,7 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
         long onDisk = units.stream().filter(Unit::onDisk).count();
         return String.format("m6j: offload: budget %s: resident %s (embeddings + %d whole blocks), %d blocks offloaded as %d units"
                         + " (%d in RAM, %s; %d on disk, %s), working set %s",
-                mib(budget), mib(residentBytes), managed.length - blocks - 0, blocks, units.size(), units.size() - onDisk,
+                mib(budget), mib(residentBytes), managed.length - blocks, blocks, units.size(), units.size() - onDisk,
                 mib(ramUnitBytes), onDisk, mib(diskUnitBytes), mib(workingBytes));
     }
 }

@@ -247,9 +247,8 @@ public final class Trainer {
             norm = cluster.clipGradNorm(model, o.clip());
             opt.update(lr);
         } else {                                            // one global norm over resident and offloaded gradients
-            Map<String, Tensor> resident = off.resident(model.params.named());
-            norm = Math.sqrt(AdamW.gradSquares(resident) + off.gradSquares());
-            AdamW.scaleToNorm(resident, norm, o.clip());
+            norm = Math.sqrt(AdamW.gradSquares(opt.params()) + off.gradSquares());
+            AdamW.scaleToNorm(opt.params(), norm, o.clip());
             opt.update(lr);
             off.update(opt.options(), lr, opt.step(), o.clip() > 0 && norm > o.clip() ? o.clip() / (norm + 1e-6) : 1);
         }
