@@ -69,10 +69,20 @@ public final class AdamW {
         mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
         vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
         if (o.weightDecay() > 0) for (Tensor d : decayed) d.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
-        Tensor denom = vv.div(Tensors.scalar(bc2));
-        denom.sqrt_().add_(Tensors.scalar(o.eps()));
-        p.addcdiv_(mm, denom, Tensors.scalar(-lr / bc1));
-        denom.close();
+        if (!p.is_contiguous() || !mm.is_contiguous() || !vv.is_contiguous())
+            throw new IllegalStateException("AdamW needs contiguous parameters and moments");
+        // p -= lr/bc1 * m / (sqrt(v/bc2) + eps), in chunks: a whole-tensor denominator would be fresh pages every step
+        try (Tensor pf = p.reshape(-1); Tensor mf = mm.reshape(-1); Tensor vf = vv.reshape(-1)) {
+            long n = pf.numel();
+            for (long i = 0; i < n; i += CHUNK) {
+                long len = Math.min(CHUNK, n - i);
+                try (Tensor pc = pf.narrow(0, i, len); Tensor mc = mf.narrow(0, i, len); Tensor vc = vf.narrow(0, i, len);
+                     Tensor denom = vc.div(Tensors.scalar(bc2))) {
+                    denom.sqrt_().add_(Tensors.scalar(o.eps()));
+                    pc.addcdiv_(mc, denom, Tensors.scalar(-lr / bc1));
+                }
+            }
+        }
     }
 
     public Options options() { return o; }
@@ -108,8 +118,8 @@ public final class AdamW {
         double s = 0;
         try (NoGradGuard ng = new NoGradGuard(); Tensor flat = t.reshape(-1)) {
             long n = flat.numel();
-            for (long i = 0; i < n; i += SQUARES_CHUNK)
-                try (Tensor c = flat.narrow(0, i, Math.min(SQUARES_CHUNK, n - i)); Tensor d = c.to(ScalarType.Double);
+            for (long i = 0; i < n; i += CHUNK)
+                try (Tensor c = flat.narrow(0, i, Math.min(CHUNK, n - i)); Tensor d = c.to(ScalarType.Double);
                      Tensor sum = d.mul_(d).sum()) {
                     s += sum.item_double();
                 }
@@ -117,7 +127,8 @@ public final class AdamW {
         return s;
     }
 
-    private static final long SQUARES_CHUNK = 1 << 20;
+    /** Elements per chunk of whole-tensor temporaries: 4-8 MB, below glibc's mmap threshold, so reused (ENGINE note 5). */
+    private static final long CHUNK = 1 << 20;
 
     /** Sum of squared L2 norms of the gradients present. */
     public static double gradSquares(Map<String, Tensor> params) {
