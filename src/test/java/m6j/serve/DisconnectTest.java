@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.OutputStream;
@@ -8,15 +9,22 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** A client that closes its connection cancels its request: queued work never runs, the server goes on. */
 class DisconnectTest {
+    @BeforeAll static void linux() {
+        assumeTrue(Files.isReadable(Path.of("/proc/net/tcp")), "no kernel socket table here (not Linux): disconnects go unnoticed");
+    }
+
     @Test void kernelSocketTableShowsAClosedOrResetClient() throws Exception {
         try (ServerSocket listen = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
             for (boolean reset : new boolean[]{false, true}) {
