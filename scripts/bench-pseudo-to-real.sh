@@ -16,6 +16,7 @@ common=(--preset "$preset" --corpus "$work/corpus" --steps 100000 --batch-size 1
 "$m6j" train "${common[@]}" --run "$work/pseudo" --share-layers --max-seconds $((secs / 2)) | grep -v "^$"
 "$m6j" delink "$work/pseudo" --out "$work/delinked"
 "$m6j" train "${common[@]}" --run "$work/delinked" --resume --max-seconds $((secs / 2)) | grep -v "^$"
+"$m6j" plot "$work/real" "$work/pseudo+$work/delinked" --objective itt,lm --out "$work/loss.png"
 for r in real delinked; do
   echo "== $r"
   "$m6j" eval -m "$work/$r" --corpus "$work/corpus" --max-captions 500 --max-texts 300 | grep -E "fashion-mnist|brown|chinese-poetry"

@@ -23,10 +23,10 @@ public final class LossPlot {
 
     private LossPlot() {}
 
-    /** series: name -> list of (x, y) points. */
-    public static void write(Path png, String title, Map<String, List<double[]>> series) throws IOException {
+    /** series: name -> list of (x, y) points; xLabel names the x axis ("step", "seconds"). */
+    public static void write(Path png, String title, String xLabel, Map<String, List<double[]>> series) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        int w = 900, h = 540, left = 70, right = 170, top = 40, bottom = 50;
+        int w = 900, h = 540, left = 70, right = 230, top = 40, bottom = 50;
         double minX = Double.MAX_VALUE, maxX = -Double.MAX_VALUE, minY = Double.MAX_VALUE, maxY = -Double.MAX_VALUE;
         Map<String, List<double[]>> smooth = new LinkedHashMap<>();
         for (var e : series.entrySet()) {
@@ -66,7 +66,7 @@ public final class LossPlot {
             double vx = minX + (maxX - minX) * i / 5;
             g.drawString(String.format("%.0f", vx), left + pw * i / 5 - 10, top + ph + 18);
         }
-        g.drawString("step", left + pw / 2 - 10, h - 12);
+        g.drawString(xLabel, left + pw / 2 - 10, h - 12);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
         g.drawString(title, left, 24);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));

@@ -328,6 +328,6 @@ public final class Trainer {
     private void plot() throws IOException {
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (StepRecord r : history) series.computeIfAbsent(r.objective(), k -> new ArrayList<>()).add(new double[]{r.step(), r.loss()});
-        LossPlot.write(o.runDir().resolve("loss.png"), "m6j " + model.config.name() + " training loss", series);
+        LossPlot.write(o.runDir().resolve("loss.png"), "m6j " + model.config.name() + " training loss", "step", series);
     }
 }

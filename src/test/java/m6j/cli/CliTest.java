@@ -21,6 +21,22 @@ class CliTest {
         return new Run(code, out.toString(), err.toString());
     }
 
+    @Test void plotJoinsContinuedRunsAndDrawsChosenObjectives(@TempDir Path dir) throws Exception {
+        Path a = dir.resolve("pseudo"), b = dir.resolve("delinked"), png = dir.resolve("p.png");
+        java.nio.file.Files.createDirectories(a);
+        java.nio.file.Files.createDirectories(b);
+        String rec = "{\"step\":%d,\"objective\":\"%s\",\"loss\":%f,\"ms\":1000}";
+        java.nio.file.Files.writeString(a.resolve("metrics.jsonl"), rec.formatted(0, "lm", 8.0) + "\n" + rec.formatted(1, "itt", 5.0) + "\n");
+        java.nio.file.Files.writeString(b.resolve("metrics.jsonl"), rec.formatted(2, "lm", 7.0) + "\n");
+        Run r = run("plot", a + "+" + b, "--objective", "lm", "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertThat(img.getWidth()).isEqualTo(900);
+        assertThat(run("plot", a.toString(), "--x", "hours", "--out", png.toString()).code()).isEqualTo(2);
+        assertThat(run("plot", dir.resolve("missing").toString(), "--out", png.toString()).err()).contains("no metrics.jsonl");
+        assertThat(run("plot", a.toString(), "--objective", "t2i", "--out", png.toString()).err()).contains("nothing to draw");
+    }
+
     @Test void unknownSubcommandOrOptionIsAUsageError() {
         assertThat(run("frobnicate").code()).isEqualTo(2);
         Run r = run("train", "--no-such-option");
