@@ -29,19 +29,25 @@ public final class Presets {
         }
     }
 
-    public static List<String> names() {
+    public static List<String> names() { return names(ALL); }
+
+    public static M6Config get(String name) { return fromJson(entry(ALL, name, "preset")); }
+
+    /** The names in a preset file (keys starting with "_" are comments). */
+    public static List<String> names(JsonNode all) {
         List<String> out = new ArrayList<>();
-        ALL.fieldNames().forEachRemaining(n -> { if (!n.startsWith("_")) out.add(n); });
+        all.fieldNames().forEachRemaining(n -> { if (!n.startsWith("_")) out.add(n); });
         return out;
     }
 
-    public static M6Config get(String name) {
-        JsonNode n = ALL.get(name);
+    /** A copy of preset `name` of a preset file with its name set; an unknown name is a usage error listing the known ones. */
+    public static ObjectNode entry(JsonNode all, String name, String kind) {
+        JsonNode n = all.get(name);
         if (n == null || name.startsWith("_"))
-            throw new IllegalArgumentException("unknown preset '" + name + "'; known: " + String.join(", ", names()));
+            throw new IllegalArgumentException("unknown " + kind + " '" + name + "'; known: " + String.join(", ", names(all)));
         ObjectNode o = n.deepCopy();
         o.put("name", name);
-        return fromJson(o);
+        return o;
     }
 
     public static M6Config fromJson(JsonNode n) {

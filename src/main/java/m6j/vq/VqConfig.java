@@ -1,13 +1,11 @@
 package m6j.vq;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.model.Presets;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -39,20 +37,9 @@ public record VqConfig(String name, int imageSize, int channels, int[] widths, i
 
     private static final JsonNode ALL = Presets.resource("/m6j/vqgan-presets.json");
 
-    public static List<String> names() {
-        List<String> out = new ArrayList<>();
-        ALL.fieldNames().forEachRemaining(n -> { if (!n.startsWith("_")) out.add(n); });
-        return out;
-    }
+    public static List<String> names() { return Presets.names(ALL); }
 
-    public static VqConfig preset(String name) {
-        JsonNode n = ALL.get(name);
-        if (n == null || name.startsWith("_"))
-            throw new IllegalArgumentException("unknown VQGAN preset '" + name + "'; known: " + String.join(", ", names()));
-        ObjectNode o = n.deepCopy();
-        o.put("name", name);
-        return fromJson(o);
-    }
+    public static VqConfig preset(String name) { return fromJson(Presets.entry(ALL, name, "VQGAN preset")); }
 
     public static VqConfig fromJson(JsonNode n) {
         try {
