@@ -37,12 +37,12 @@ public final class PlotCommand implements Callable<Integer> {
         if (!x.equals("seconds") && !x.equals("steps")) throw new IllegalArgumentException("--x must be 'seconds' or 'steps', not '" + x + "'");
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (String spec : runs) {
-            List<String> names = new ArrayList<>();
-            for (String part : spec.split("\\+")) names.add(Path.of(part).getFileName().toString());
+            List<String> parts = List.of(spec.split("\\+")), names = new ArrayList<>();
+            for (String part : parts) names.add(Path.of(part).getFileName().toString());
             String label = String.join("+", names);
             double seconds = 0;
             long steps = 0;
-            for (String part : spec.split("\\+")) {
+            for (String part : parts) {
                 Path metrics = Path.of(part).resolve("metrics.jsonl");
                 if (!Files.isRegularFile(metrics)) throw new IllegalArgumentException("no metrics.jsonl in " + part);
                 for (String line : Files.readAllLines(metrics)) {
