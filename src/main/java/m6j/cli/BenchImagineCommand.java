@@ -3,10 +3,12 @@ package m6j.cli;
 import m6j.infer.Imaginer;
 import m6j.infer.Sampling;
 import m6j.runtime.Memory;
+import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /** `m6j bench imagine`: text-to-image throughput (KV-cached code decoding + VQGAN decoding). */
@@ -26,7 +28,7 @@ public final class BenchImagineCommand implements Callable<Integer> {
         Imaginer im = Imaginer.load(model.model);
         im.images(prompt, Math.min(8, n), new Imaginer.Options(new Sampling(1, 0, 1, 99), 3.0));   // warm-up
         System.out.printf("m6j bench imagine: %s, %d codes per image, %d threads, batch %d%n", model.model, im.vocab.codes(),
-                org.bytedeco.pytorch.global.torch.get_num_threads(), Math.min(64, n));
+                torch.get_num_threads(), Math.min(64, n));
         for (double g : new double[]{3.0, 1.0}) {
             double[] t = new double[repeats];
             for (int r = 0; r < repeats; r++) {
@@ -34,7 +36,7 @@ public final class BenchImagineCommand implements Callable<Integer> {
                 im.images(prompt, n, new Imaginer.Options(new Sampling(1, 0, 1, r), g));
                 t[r] = (System.nanoTime() - t0) / 1e9;
             }
-            java.util.Arrays.sort(t);
+            Arrays.sort(t);
             double med = t[repeats / 2];
             System.out.printf("guidance %.1f (%s): %.1f images/s, %.0f code tokens/s (median of %d runs of %d images, %.2f s each)%n",
                     g, g == 1.0 ? "one row per image" : "two rows per image", n / med, n * im.vocab.codes() / med, repeats, n, med);

@@ -6,8 +6,13 @@ import m6j.data.CorpusOptions;
 import m6j.data.CorpusReport;
 import m6j.data.DataRoots;
 import m6j.model.Presets;
+import m6j.offload.OffloadPlan;
 import m6j.runtime.Bytes;
-import m6j.train.OffloadPlan;
+import m6j.runtime.ChildJvm;
+import m6j.runtime.FileTrees;
+import m6j.runtime.Json;
+import m6j.runtime.Memory;
+import m6j.runtime.Torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -17,8 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Trains one model twice, each in its own JVM so their peak RSS are apart: under --memory-budget (offloaded) and
@@ -40,7 +43,7 @@ public final class BenchOffloadCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (steps <= skip || batchSize < 1) throw new IllegalArgumentException("need --steps > --skip and --batch-size >= 1");
         long b = Bytes.parse(budget, "--memory-budget");
-        m6j.runtime.Torch.init();
+        Torch.init();
         OffloadPlan plan = OffloadPlan.of(Presets.get(preset), b);
         long all = OffloadPlan.of(Presets.get(preset), Long.MAX_VALUE).residentBytes();
         System.out.printf("model %s: full training state %.2f GiB = %.1f x the %s budget%n%s%n", preset, all / 1073741824.0,
@@ -62,7 +65,7 @@ public final class BenchOffloadCommand implements Callable<Integer> {
         return 0;
     }
 
-    private record Arm(String name, double[] loss, double[] ms, long peakRss, String offloadLine) {
+    private record Arm(String name, double[] loss, double[] ms, long peakRss, JsonNode offload) {
         double meanMs(int skip) {
             double s = 0;
             for (int i = skip; i < ms.length; i++) s += ms[i];
@@ -70,39 +73,41 @@ public final class BenchOffloadCommand implements Callable<Integer> {
         }
 
         String describe(int skip) {
+            String off = offload.isMissingNode() ? "" : String.format("%n           offload: %,d expert loads, %,d experts skipped (no tokens routed);"
+                            + " peak working buffers %s; waited %.0f s for offload I/O, %.0f s of it in the streaming optimizer",
+                    offload.path("expertLoads").asLong(), offload.path("expertSkips").asLong(), mib(offload.path("peakWorkingBytes").asLong()),
+                    offload.path("ioWaitSeconds").asDouble(), offload.path("optimizerSeconds").asDouble());
             return String.format("%-10s mean step %.0f ms (steps %d..%d), peak RSS %s%s", name, meanMs(skip), skip, ms.length - 1,
-                    mib(peakRss), offloadLine.isEmpty() ? "" : "\n           " + offloadLine);
+                    mib(peakRss), off);
         }
     }
 
+    /** One arm in its own JVM; its figures come from the run's metrics.jsonl and train-summary.json. */
     private Arm arm(String name, Path corpus, Path run, List<String> extra) throws IOException, InterruptedException {
-        if (Files.exists(run)) try (var s = Files.walk(run)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
-        List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-Xmx1g",
-                "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dm6j.home=" + home(), "-cp", System.getProperty("java.class.path"), "m6j.cli.Main", "train",
+        FileTrees.delete(run);
+        Files.createDirectories(run);
+        List<String> args = new ArrayList<>(List.of("train",
                 "--preset", preset, "--corpus", corpus.toString(), "--run", run.toString(), "--steps", Integer.toString(steps),
                 "--batch-size", Integer.toString(batchSize), "--checkpoint-every", "0", "--warmup", "5", "--lr", "1e-3"));
-        cmd.addAll(extra);
-        System.out.println("== " + name + ": " + String.join(" ", cmd.subList(cmd.indexOf("m6j.cli.Main") + 1, cmd.size())));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        args.addAll(extra);
+        List<String> cmd = ChildJvm.command(false, List.of("-Xmx1g", "-Dorg.bytedeco.javacpp.maxBytes=0",
+                "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dm6j.home=" + home()), run, args);
+        System.out.println("== " + name + ": " + String.join(" ", args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).redirectOutput(ProcessBuilder.Redirect.DISCARD);
         pb.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(blasThreads));
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        if (p.waitFor() != 0) throw new IOException(name + " run failed:\n" + out);
-        Matcher rss = Pattern.compile("peak RSS (\\d+) MiB").matcher(out);
-        Matcher offl = Pattern.compile("m6j: offload: [0-9,]+ expert loads.*").matcher(out);
+        if (pb.start().waitFor() != 0) throw new IOException(name + " run failed (its output is above)");
         List<JsonNode> recs = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) if (!line.isBlank()) recs.add(Presets.JSON.readTree(line));
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) if (!line.isBlank()) recs.add(Json.MAPPER.readTree(line));
         double[] loss = new double[recs.size()], ms = new double[recs.size()];
         for (int i = 0; i < recs.size(); i++) {
             loss[i] = recs.get(i).path("loss").asDouble();
             ms[i] = recs.get(i).path("ms").asDouble();
         }
-        return new Arm(name, loss, ms, rss.find() ? Long.parseLong(rss.group(1)) << 20 : -1, offl.find() ? offl.group() : "");
+        JsonNode summary = Json.MAPPER.readTree(run.resolve(TrainCommand.SUMMARY).toFile());
+        return new Arm(name, loss, ms, summary.path("peakRssBytes").asLong(-1), summary.path("offload"));
     }
 
-    private static String mib(long bytes) { return m6j.runtime.Memory.mib(bytes); }
+    private static String mib(long bytes) { return Memory.mib(bytes); }
 
     private static Path home() { return Path.of(System.getProperty("m6j.home", ".")); }
 }

@@ -1,6 +1,7 @@
 package m6j.cli;
 
 import m6j.model.M6Config;
+import m6j.model.MoeConfig;
 import m6j.model.Presets;
 import m6j.train.TrainBench;
 import picocli.CommandLine.Command;
@@ -27,7 +28,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         if (batchSize < 1 || textLen < 2 || steps < 1 || warmup < 0) throw new IllegalArgumentException("sizes must be positive");
         common.init();
         M6Config c = Presets.get(preset);
-        if (dense) c = c.withMoe(m6j.model.MoeConfig.dense());
+        if (dense) c = c.withMoe(MoeConfig.dense());
         TrainBench.Result r = TrainBench.run(c, batchSize, textLen, warmup, steps, TrainCommand.layers(ckpt, c.nLayers()));
         System.out.println(r.describe());
         return 0;

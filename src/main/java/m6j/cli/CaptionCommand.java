@@ -1,10 +1,10 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.infer.Captioner;
-import m6j.train.Checkpoint;
+import m6j.infer.Sampling;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.nio.file.Path;
@@ -23,7 +23,7 @@ public final class CaptionCommand implements Callable<Integer> {
     List<Path> images;
 
     @Override public Integer call() throws Exception {
-        m6j.infer.Sampling s = sampling.sampling();
+        Sampling s = sampling.sampling();
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         Captioner c = new Captioner(l.model(), l.tokenizer());

@@ -1,5 +1,6 @@
 package m6j.cli;
 
+import m6j.runtime.Devices;
 import m6j.runtime.Torch;
 import picocli.CommandLine.Option;
 
@@ -21,6 +22,6 @@ public final class Common {
                         + " as well; m6j launch does this for its workers)");
         }
         Torch.init();
-        m6j.runtime.Devices.choose(device);
+        Devices.choose(device);
     }
 }

@@ -4,9 +4,9 @@ import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.CorpusReport;
 import m6j.data.DataRoots;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,8 +1,10 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
+import m6j.data.Source;
 import m6j.infer.Evaluator;
-import m6j.train.Checkpoint;
+import m6j.runtime.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,7 +35,7 @@ public final class EvalCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         Evaluator.Report r = new Evaluator(l.model(), l.tokenizer(), Corpus.open(corpus)).run(maxCaptions, maxTexts);
         print(r, System.out);
-        m6j.model.Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(l.dir().resolve("eval.json").toFile(), r);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(l.dir().resolve("eval.json").toFile(), r);
         System.out.println("m6j: wrote " + l.dir().resolve("eval.json"));
         return 0;
     }
@@ -42,7 +44,7 @@ public final class EvalCommand implements Callable<Integer> {
         out.println("Held-out captioning (greedy):");
         for (Evaluator.CaptionResult c : r.captions()) {
             out.printf("  %-15s %5d images  %s %.1f%%%n", c.source().id(), c.total(),
-                    c.source() == m6j.data.Source.FASHION_MNIST ? "names the right class" : "exact caption", 100 * c.accuracy());
+                    c.source() == Source.FASHION_MNIST ? "names the right class" : "exact caption", 100 * c.accuracy());
             for (String[] s : c.samples().subList(0, Math.min(4, c.samples().size())))
                 out.printf("      %-28s -> %-32s [%s]%n", '"' + s[1] + '"', '"' + s[2] + '"', s[3]);
         }

@@ -8,7 +8,7 @@ import m6j.data.Split;
 import m6j.infer.FashionClassifier;
 import m6j.infer.ImagineEval;
 import m6j.infer.Imaginer;
-import m6j.model.Presets;
+import m6j.runtime.Json;
 import m6j.vq.ImageGrid;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -75,7 +75,7 @@ public final class EvalImagineCommand implements Callable<Integer> {
         System.out.printf("(%d images per class, guidance %.1f, temperature %.2f, top-k %d; %.1f images/s while drawing)%n",
                 r.perClass(), r.guidance(), r.temperature(), r.topK(), r.imagesPerSecond());
         Path run = im.vocab.vqganDir(model.model).getParent();
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval-imagine.json").toFile(), r);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval-imagine.json").toFile(), r);
         if (sheet != null) {
             ImageGrid.write(sheet, ImageGrid.sheet(shown, im.vq.config.imageSize(), 10, 1));
             System.out.println("m6j: contact sheet -> " + sheet);

@@ -1,15 +1,17 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Tokenizer;
 import m6j.infer.Generator;
+import m6j.infer.Sampling;
 import m6j.model.ForwardContext;
-import m6j.train.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -32,7 +34,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (maxTokens < 1) throw new IllegalArgumentException("--max-tokens must be >= 1");
         if (n < 1) throw new IllegalArgumentException("-n must be >= 1");
-        m6j.infer.Sampling s = sampling.sampling();
+        Sampling s = sampling.sampling();
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         for (String c : complete(l, prompt, maxTokens, n, s)) System.out.println(prompt + c);
@@ -40,16 +42,16 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /** n continuations of a prompt; sample i uses seed + i. */
-    static java.util.List<String> complete(Checkpoint.Loaded l, String prompt, int maxTokens, int n, m6j.infer.Sampling s) {
+    static List<String> complete(Checkpoint.Loaded l, String prompt, int maxTokens, int n, Sampling s) {
         Tokenizer tok = l.tokenizer();
         int[] ids = tok.encode(prompt);
         int[] prefix = new int[ids.length + 1];
         prefix[0] = tok.id(Tokenizer.BOS);
         System.arraycopy(ids, 0, prefix, 1, ids.length);
-        java.util.List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         Generator g = new Generator(l.model(), tok);
         for (int i = 0; i < n; i++) {
-            m6j.infer.Sampling si = new m6j.infer.Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i);
+            Sampling si = new Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i);
             out.add(tok.decode(g.generate(null, new int[][]{prefix}, maxTokens, si, ForwardContext.eval())[0]));
         }
         return out;

@@ -1,9 +1,10 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
+import m6j.runtime.Json;
 import m6j.serve.Embedder;
 import m6j.serve.IndexBuilder;
-import m6j.train.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,7 +36,7 @@ public final class IndexCommand implements Callable<Integer> {
         System.out.printf("HNSW recall@10 vs exact search (%d held-out text queries): %.3f%n", r.recallQueries(), r.hnswRecallAt10());
         System.out.printf("text->image recall@10, held-out Open Clip Art titles (%d): HNSW %.3f, exact %.3f (chance %.3f)%n",
                 r.titleQueries(), r.titleToImageRecallAt10(), r.titleToImageRecallAt10Exact(), r.chanceAt10());
-        m6j.model.Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), r);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(out.resolve("report.json").toFile(), r);
         return 0;
     }
 }

@@ -1,8 +1,8 @@
 package m6j.cli;
 
 import m6j.runtime.Torch;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 import java.io.IOException;
 import java.io.PrintWriter;

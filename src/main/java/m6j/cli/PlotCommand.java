@@ -1,7 +1,7 @@
 package m6j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import m6j.model.Presets;
+import m6j.runtime.Json;
 import m6j.train.LossPlot;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -47,7 +47,7 @@ public final class PlotCommand implements Callable<Integer> {
                 if (!Files.isRegularFile(metrics)) throw new IllegalArgumentException("no metrics.jsonl in " + part);
                 for (String line : Files.readAllLines(metrics)) {
                     if (line.isBlank()) continue;
-                    JsonNode r = Presets.JSON.readTree(line);
+                    JsonNode r = Json.MAPPER.readTree(line);
                     seconds += r.path("ms").asDouble() / 1000;
                     steps++;
                     String ob = r.path("objective").asText();

@@ -1,16 +1,19 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.CorpusReport;
 import m6j.data.DataRoots;
-import m6j.data.Split;
 import m6j.data.Source;
+import m6j.data.Split;
+import m6j.infer.Captioner;
 import m6j.infer.Evaluator;
 import m6j.infer.Sampling;
 import m6j.model.Presets;
-import m6j.train.Checkpoint;
+import m6j.runtime.FileTrees;
+import m6j.runtime.Json;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
 import picocli.CommandLine.Command;
@@ -48,9 +51,7 @@ public final class QuickstartCommand implements Callable<Integer> {
         };
         common.init();
         long t0 = System.nanoTime();
-        if (fresh && Files.exists(dir)) try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        if (fresh) FileTrees.delete(dir);
         Path corpusDir = dir.resolve("corpus-" + from), run = dir.resolve("run");
         System.out.println("== 1/4 corpus (" + from + ") -> " + corpusDir);
         if (!Files.isRegularFile(corpusDir.resolve(CorpusReport.FILE_NAME))) {
@@ -69,12 +70,12 @@ public final class QuickstartCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(run);
         Evaluator.Report rep = new Evaluator(l.model(), l.tokenizer(), corpus).run(1000, 400);
         EvalCommand.print(rep, System.out);
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval.json").toFile(), rep);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval.json").toFile(), rep);
         System.out.println("== 4/4 samples");
         var fashion = corpus.examples(Split.TEST, Source.FASHION_MNIST);
         if (!fashion.isEmpty()) {
             var imgs = fashion.subList(0, Math.min(6, fashion.size()));
-            var caps = new m6j.infer.Captioner(l.model(), l.tokenizer()).caption(imgs.stream().map(e -> e.image()).toList(), Sampling.greedy());
+            var caps = new Captioner(l.model(), l.tokenizer()).caption(imgs.stream().map(e -> e.image()).toList(), Sampling.greedy());
             for (int i = 0; i < imgs.size(); i++)
                 System.out.printf("   caption  %-22s (truth: %s) -> %s%n", imgs.get(i).id(), imgs.get(i).text(), caps.get(i));
         }

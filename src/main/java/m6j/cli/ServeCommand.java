@@ -1,10 +1,11 @@
 package m6j.cli;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.serve.Scheduler;
 import m6j.serve.ServeOptions;
 import m6j.serve.Server;
+import m6j.serve.TwoStageImages;
 import m6j.serve.VectorIndex;
-import m6j.train.Checkpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,7 +36,7 @@ public final class ServeCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
-        var images = m6j.serve.TwoStageImages.of(l);              // runs trained with --vqgan draw
+        var images = TwoStageImages.of(l);              // runs trained with --vqgan draw
         Server s = new Server(l.model(), l.tokenizer(), images.orElse(null), vi, o);
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
                 + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : "") + (images.isPresent() ? ", images " + images.get().size() : ""));

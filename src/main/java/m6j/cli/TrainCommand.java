@@ -1,24 +1,37 @@
 package m6j.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.model.M6Config;
 import m6j.model.Presets;
 import m6j.parallel.DistEnv;
 import m6j.parallel.GlooCluster;
 import m6j.parallel.Groups;
 import m6j.parallel.Strategy;
+import m6j.runtime.Bytes;
+import m6j.runtime.Devices;
+import m6j.runtime.Json;
+import m6j.runtime.Memory;
+import m6j.task.Objective;
 import m6j.train.Cluster;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
+import m6j.vq.ImageVocab;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Pretrain an M6 model on a built corpus (ITT, MTT, denoising and prefix-LM objectives).")
 public final class TrainCommand implements Callable<Integer> {
+    /** RUN/train-summary.json: peak RSS and offload counters of the last train command. */
+    static final String SUMMARY = "train-summary.json";
+
     @Mixin Common common;
 
     @Option(names = "--preset", defaultValue = "tiny", description = "Model preset: ${COMPLETION-CANDIDATES}.", completionCandidates = PresetNames.class)
@@ -65,12 +78,12 @@ public final class TrainCommand implements Callable<Integer> {
         if (env == null && ((dp != null && dp > 1) || (ep != null && ep > 1)))
             throw new IllegalArgumentException("--dp/--ep > 1 need several processes: use 'm6j launch --nproc N train ...'");
         Cluster cluster = Cluster.LOCAL;
-        if (env != null && env.world() > 1 && m6j.runtime.Devices.chosen().is_cuda())
+        if (env != null && env.world() > 1 && Devices.chosen().is_cuda())
             throw new IllegalArgumentException("multi-process training runs on Gloo (CPU) for now: use --device cpu");
         if (env != null && env.world() > 1) cluster = new GlooCluster(new Groups(env, Strategy.of(env.world(), dp, ep)));
-        if (vqgan == null && o.mixture().getOrDefault(m6j.train.Objective.T2I, 0.0) > 0 && m6j.vq.ImageVocab.find(o.runDir()).isEmpty())
+        if (vqgan == null && o.mixture().getOrDefault(Objective.T2I, 0.0) > 0 && ImageVocab.find(o.runDir()).isEmpty())
             throw new IllegalArgumentException("--mixture t2i needs --vqgan DIR (a VQGAN from 'm6j vqgan train') for a new run");
-        if (vqgan != null && cluster.leader()) m6j.vq.ImageVocab.setup(o.runDir(), vqgan);   // t2i: the run keeps its VQGAN
+        if (vqgan != null && cluster.leader()) ImageVocab.setup(o.runDir(), vqgan);   // t2i: the run keeps its VQGAN
         cluster.barrier();
         Trainer t = new Trainer(cfg, o, resume, System.out, cluster).checkpointLayers(layers(ckptLayers, cfg.nLayers()));
         if (maxSeconds != null) t.maxSeconds(maxSeconds);
@@ -83,21 +96,32 @@ public final class TrainCommand implements Callable<Integer> {
         if (!cluster.leader()) return 0;
         System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(), t.lastCheckpoint(),
                 run.resolve("metrics.jsonl"), run.resolve("loss.png"));
+        ObjectNode summary = Json.MAPPER.createObjectNode();
+        summary.put("step", t.step());
         if (t.offloader() != null) {
             long[] ex = t.offloader().expertCounts();
             double[] sec = t.offloader().seconds();
             System.out.printf("m6j: offload: %,d expert loads, %,d experts skipped (no tokens routed); peak working buffers %s;"
                             + " waited %.0f s for offload I/O, %.0f s of it in the streaming optimizer%n",
-                    ex[0], ex[1], m6j.runtime.Memory.mib(t.offloader().peakWorkingBytes()), sec[0], sec[1]);
+                    ex[0], ex[1], Memory.mib(t.offloader().peakWorkingBytes()), sec[0], sec[1]);
+            ObjectNode off = summary.putObject("offload");
+            off.put("expertLoads", ex[0]);
+            off.put("expertSkips", ex[1]);
+            off.put("peakWorkingBytes", t.offloader().peakWorkingBytes());
+            off.put("ioWaitSeconds", sec[0]);
+            off.put("optimizerSeconds", sec[1]);
         }
-        System.out.println("m6j: peak RSS " + m6j.runtime.Memory.mib(m6j.runtime.Memory.peakRss()));
+        System.out.println("m6j: peak RSS " + Memory.mib(Memory.peakRss()));
+        summary.put("peakRssBytes", Memory.peakRss());
+        // What a benchmark reads of this run (besides metrics.jsonl), instead of parsing the text above.
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve(SUMMARY).toFile(), summary);
         return 0;
     }
 
     /** "none", "all" or "0,2,3". */
-    static java.util.Set<Integer> layers(String spec, int n) {
-        if (spec.equals("none")) return java.util.Set.of();
-        java.util.Set<Integer> out = new java.util.TreeSet<>();
+    static Set<Integer> layers(String spec, int n) {
+        if (spec.equals("none")) return Set.of();
+        Set<Integer> out = new TreeSet<>();
         if (spec.equals("all")) { for (int i = 0; i < n; i++) out.add(i); return out; }
         try {
             for (String p : spec.split(",")) out.add(Integer.parseInt(p.trim()));
@@ -109,11 +133,11 @@ public final class TrainCommand implements Callable<Integer> {
 
     TrainOptions options() {
         return new TrainOptions(corpus, run, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
-                checkpointEvery, keep, TrainOptions.parseMixture(mixture), 16, m6j.runtime.Bytes.parse(memoryBudget, "--memory-budget"));
+                checkpointEvery, keep, TrainOptions.parseMixture(mixture), 16, Bytes.parse(memoryBudget, "--memory-budget"));
     }
 
     /** For --help: the preset names. */
-    static final class PresetNames extends java.util.ArrayList<String> {
+    static final class PresetNames extends ArrayList<String> {
         PresetNames() { super(Presets.names()); }
     }
 }

@@ -1,5 +1,7 @@
 package m6j.data;
 
+import java.util.Arrays;
+
 /**
  * GPT-2 byte-to-unicode mapping: every byte gets a printable, non-space character so byte-level
  * tokens can be stored as plain strings in tokenizer.json (space becomes 'Ġ', newline 'Ċ').
@@ -9,7 +11,7 @@ final class ByteLevel {
     private static final int[] CHAR_TO_BYTE = new int[512];
 
     static {
-        java.util.Arrays.fill(CHAR_TO_BYTE, -1);
+        Arrays.fill(CHAR_TO_BYTE, -1);
         int n = 0;
         for (int b = 0; b < 256; b++) {
             boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,7 +30,7 @@ public record CorpusReport(int formatVersion, int imageSize, long seed, double t
         }
         if (imageSize <= 0) throw new IllegalArgumentException("imageSize must be positive: " + imageSize);
         for (String id : sources.keySet()) Source.byId(id);
-        sources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sources));
+        sources = Collections.unmodifiableMap(new LinkedHashMap<>(sources));
         shards = List.copyOf(shards);
     }
 

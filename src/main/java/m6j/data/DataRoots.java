@@ -1,7 +1,11 @@
 package m6j.data;
 
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Where each source lives on disk. The same readers read the installed packages and the committed sample,
@@ -52,7 +56,7 @@ public record DataRoots(Path fashionMnist, Path openclipartPng, Path openclipart
     }
 
     /** These roots with every source not listed pointed at a missing directory (read as "not installed"). */
-    public DataRoots only(java.util.Set<Source> keep) {
+    public DataRoots only(Set<Source> keep) {
         Path none = Path.of("/nonexistent/m6j-source-not-selected");
         return new DataRoots(keep.contains(Source.FASHION_MNIST) ? fashionMnist : none,
                 keep.contains(Source.OPENCLIPART) ? openclipartPng : none, keep.contains(Source.OPENCLIPART) ? openclipartSvg : none,
@@ -62,14 +66,14 @@ public record DataRoots(Path fashionMnist, Path openclipartPng, Path openclipart
     }
 
     /** "fashion-mnist,openclipart" -> sources (a usage error names the known ids). */
-    public static java.util.Set<Source> parseSources(String list) {
-        java.util.Set<Source> out = java.util.EnumSet.noneOf(Source.class);
+    public static Set<Source> parseSources(String list) {
+        Set<Source> out = EnumSet.noneOf(Source.class);
         for (String s : list.split(",")) {
             try {
                 out.add(Source.byId(s.trim()));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("unknown source '" + s.trim() + "'; known: "
-                        + java.util.Arrays.stream(Source.values()).map(Source::id).collect(java.util.stream.Collectors.joining(", ")));
+                        + Arrays.stream(Source.values()).map(Source::id).collect(Collectors.joining(", ")));
             }
         }
         return out;

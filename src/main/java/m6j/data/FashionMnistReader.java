@@ -1,6 +1,7 @@
 package m6j.data;
 
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -97,7 +98,7 @@ public final class FashionMnistReader implements SourceReader {
         } catch (IOException e) {
             in.close();
             // not gzip at all: treat as an unreadable header
-            return new DataInputStream(new java.io.ByteArrayInputStream(new byte[0]));
+            return new DataInputStream(new ByteArrayInputStream(new byte[0]));
         }
     }
 }

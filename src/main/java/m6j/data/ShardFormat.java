@@ -1,6 +1,8 @@
 package m6j.data;
 
+import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.BufferUnderflowException;
@@ -8,9 +10,11 @@ import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.CRC32;
 
@@ -53,7 +57,7 @@ public final class ShardFormat {
         CRC32 crc = new CRC32();
         long bytes;
         try (OutputStream raw = Files.newOutputStream(tmp);
-             CrcOutputStream counted = new CrcOutputStream(new java.io.BufferedOutputStream(raw, 1 << 16), crc);
+             CrcOutputStream counted = new CrcOutputStream(new BufferedOutputStream(raw, 1 << 16), crc);
              DataOutputStream out = new DataOutputStream(counted)) {
             out.write(MAGIC);
             out.writeInt(VERSION);
@@ -93,7 +97,7 @@ public final class ShardFormat {
         byte[] all;
         try {
             all = Files.readAllBytes(file);
-        } catch (java.nio.file.NoSuchFileException e) {
+        } catch (NoSuchFileException e) {
             throw new IOException("missing shard file " + file, e);
         }
         String name = file.toString();
@@ -110,7 +114,7 @@ public final class ShardFormat {
         }
         byte[] magic = new byte[4];
         buf.get(magic);
-        if (!java.util.Arrays.equals(magic, MAGIC)) throw new IOException(name + ": not an m6c shard (bad magic)");
+        if (!Arrays.equals(magic, MAGIC)) throw new IOException(name + ": not an m6c shard (bad magic)");
         int version = buf.getInt();
         if (version != VERSION) throw new IOException(name + ": unsupported shard version " + version);
         int size = buf.getInt();
@@ -169,7 +173,7 @@ public final class ShardFormat {
     }
 
     /** Counts bytes and feeds the CRC until disabled (the CRC itself is not part of its own input). */
-    private static final class CrcOutputStream extends java.io.FilterOutputStream {
+    private static final class CrcOutputStream extends FilterOutputStream {
         final CRC32 crc;
         long count;
         boolean enabled = true;

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -142,7 +143,7 @@ public final class Tokenizer {
     /** Decodes; invalid UTF-8 (possible for arbitrary id sequences) becomes U+FFFD. */
     public String decode(int[] ids, boolean skipSpecials) {
         StringBuilder sb = new StringBuilder();
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(ids.length * 4);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(ids.length * 4);
         for (int id : ids) {
             checkId(id);
             if (special[id]) {

@@ -5,13 +5,16 @@ import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
+import m6j.task.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 /** Image captioning: image files or corpus images -> text, through the prefix [image][BOS]. */
 public final class Captioner {
@@ -25,7 +28,7 @@ public final class Captioner {
 
     /** RGB uint8 images of the model's size -> (B, H, W, C) tensor. */
     public static Tensor imageBatch(List<byte[]> images, M6Config c) {
-        return m6j.train.Batch.images(images, c.imageSize(), c.channels());
+        return Batch.images(images, c.imageSize(), c.channels());
     }
 
     public List<String> caption(List<byte[]> images, Sampling s) {
@@ -42,9 +45,9 @@ public final class Captioner {
 
     /** Reads and normalises an image file to the model's resolution (RGBA flattened on white, padded square). */
     public byte[] load(Path file) throws IOException {
-        java.awt.image.BufferedImage img;
+        BufferedImage img;
         try {
-            img = javax.imageio.ImageIO.read(file.toFile());
+            img = ImageIO.read(file.toFile());
         } catch (IOException e) {
             throw new IOException("cannot read image " + file + ": " + e.getMessage(), e);
         }

@@ -8,11 +8,11 @@ import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
 import m6j.model.RoutingStats;
-import m6j.train.Batch;
-import m6j.train.Objective;
-import m6j.train.Sequence;
-import m6j.train.Sequences;
-import m6j.train.Trainer;
+import m6j.task.Batch;
+import m6j.task.Loss;
+import m6j.task.Objective;
+import m6j.task.Sequence;
+import m6j.task.Sequences;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -112,7 +112,7 @@ public final class Evaluator {
             try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
                 Batch b = Batch.of(Objective.LM, all.subList(i, Math.min(all.size(), i + 32)), null,
                         model.config.imageSize(), model.config.channels(), model.config.patches());
-                Tensor loss = Trainer.loss(model, b, new ForwardContext(false, stats));
+                Tensor loss = Loss.of(model, b, new ForwardContext(false, stats));
                 nll += loss.item_double() * b.targetCount();
                 n += b.targetCount();
             }

@@ -1,9 +1,10 @@
 package m6j.infer;
 
-import m6j.model.Presets;
+import m6j.optim.AdamW;
+import m6j.runtime.Json;
 import m6j.runtime.Safetensors;
 import m6j.runtime.Tensors;
-import m6j.train.AdamW;
+import m6j.runtime.Torch;
 import m6j.vq.Pixels;
 import m6j.vq.Weights;
 import org.bytedeco.javacpp.PointerScope;
@@ -32,7 +33,7 @@ public final class FashionClassifier {
     private final Tensor c1, b1, c2, b2, c3, b3, f1, g1, f2, g2;
 
     public FashionClassifier(long seed) {
-        m6j.runtime.Torch.init();
+        Torch.init();
         torch.manual_seed(seed);
         c1 = weights.conv("conv1.weight", 32, 1, 3); b1 = weights.zeros("conv1.bias", 32);
         c2 = weights.conv("conv2.weight", 64, 32, 3); b2 = weights.zeros("conv2.bias", 64);
@@ -107,7 +108,7 @@ public final class FashionClassifier {
     public void save(Path dir, Map<String, Object> info) throws IOException {
         Files.createDirectories(dir);
         Safetensors.write(dir.resolve("classifier.safetensors"), weights.named(), Map.of("format", "m6j-fashion-classifier"));
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("classifier.json").toFile(), info);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("classifier.json").toFile(), info);
     }
 
     public static boolean exists(Path dir) { return Files.isRegularFile(dir.resolve("classifier.safetensors")); }

@@ -1,5 +1,7 @@
 package m6j.infer;
 
+import java.util.Arrays;
+
 /**
  * Frechet distance between Gaussians fitted to two feature sets (as FID does with Inception features):
  * |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2), with symmetric eigendecompositions (Jacobi).
@@ -68,7 +70,7 @@ public final class Frechet {
         int n = s.length;
         double[][] a = new double[n][];
         for (int i = 0; i < n; i++) a[i] = s[i].clone();
-        if (vecs != null) for (int i = 0; i < n; i++) { java.util.Arrays.fill(vecs[i], 0); vecs[i][i] = 1; }
+        if (vecs != null) for (int i = 0; i < n; i++) { Arrays.fill(vecs[i], 0); vecs[i][i] = 1; }
         for (int sweep = 0; sweep < 60; sweep++) {
             double off = 0, diag = 0;
             for (int i = 0; i < n; i++) { diag += a[i][i] * a[i][i]; for (int j = i + 1; j < n; j++) off += a[i][j] * a[i][j]; }

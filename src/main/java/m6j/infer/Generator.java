@@ -7,9 +7,9 @@ import m6j.model.M6Model;
 import m6j.model.PrefixMask;
 import m6j.runtime.Tensors;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -74,7 +74,7 @@ public final class Generator {
     }
 
     private long[] choose(Tensor logits, Sampling s, Random rng) {
-        if (s.isGreedy()) return Tensors.toLongs(logits.argmax(new org.bytedeco.pytorch.LongOptional(1), false));
+        if (s.isGreedy()) return Tensors.toLongs(logits.argmax(new LongOptional(1), false));
         float[] all = Tensors.toFloats(logits);
         int b = all.length / vocab;
         long[] out = new long[b];

@@ -2,6 +2,7 @@ package m6j.infer;
 
 import m6j.data.FashionMnistReader;
 
+import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,7 +22,7 @@ public final class ImagineEval {
 
     /** sheet (if not null) receives the first `show` images of each class, class by class. */
     public static Report run(Imaginer im, FashionClassifier judge, List<byte[]> realImages, int[] realLabels, int n,
-                             Imaginer.Options o, int show, List<byte[]> sheet, java.io.PrintStream log) {
+                             Imaginer.Options o, int show, List<byte[]> sheet, PrintStream log) {
         var real = judge.score(realImages);
         List<Row> rows = new ArrayList<>();
         List<double[]> allGen = new ArrayList<>(), allRand = new ArrayList<>(), allNo = new ArrayList<>();

@@ -1,12 +1,12 @@
 package m6j.infer;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
 import m6j.model.KvCache;
 import m6j.model.M6Model;
 import m6j.model.PrefixMask;
 import m6j.runtime.Tensors;
-import m6j.train.Checkpoint;
 import m6j.vq.ImageVocab;
 import m6j.vq.VqCheckpoint;
 import m6j.vq.VqModel;
@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Random;
 
 /**
@@ -146,7 +147,7 @@ public final class Imaginer {
 
     /** "a pair of ankle boots" -> "a-pair-of-ankle-boots" for file names. */
     public static String slug(String prompt) {
-        String s = prompt.trim().toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", "-").replaceAll("^-+|-+$", "");
+        String s = prompt.trim().toLowerCase(Locale.ROOT).replaceAll("[^\\p{L}\\p{N}]+", "-").replaceAll("^-+|-+$", "");
         if (s.isEmpty()) s = "image";
         return s.length() > 48 ? s.substring(0, 48) : s;
     }

@@ -2,6 +2,8 @@ package m6j.model;
 
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.Set;
+
 /** Per-forward state: training or not (capacity factor), the summed auxiliary losses, optional routing statistics. */
 public final class ForwardContext {
     public final boolean training;
@@ -10,7 +12,7 @@ public final class ForwardContext {
     public final ExpertExchange exchange;
     private Tensor aux;
     private boolean dropTokens = true;
-    private java.util.Set<Integer> checkpointed = java.util.Set.of();
+    private Set<Integer> checkpointed = Set.of();
     private Recompute recompute;
     private LayerStore store;
     private double auxScale = 1;
@@ -44,10 +46,10 @@ public final class ForwardContext {
      * Activation checkpointing for these blocks (training only). auxScale is d(loss)/d(aux) of the loss that
      * {@link #backward} will be given (e.g. 1/micro-batches).
      */
-    public ForwardContext checkpoint(java.util.Set<Integer> layers, double auxScale) {
+    public ForwardContext checkpoint(Set<Integer> layers, double auxScale) {
         if (exchange != null && !layers.isEmpty())
             throw new IllegalArgumentException("activation checkpointing together with expert parallelism is not supported yet");
-        checkpointed = java.util.Set.copyOf(layers);
+        checkpointed = Set.copyOf(layers);
         this.auxScale = auxScale;
         return this;
     }

@@ -2,6 +2,7 @@ package m6j.model;
 
 import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -20,14 +21,14 @@ public final class KvCache implements AutoCloseable {
     private Tensor flatIndex, rows;
     private int span;
 
-    public KvCache(M6Config c, int batch, int maxLen, ScalarType dtype, org.bytedeco.pytorch.Device device) {
+    public KvCache(M6Config c, int batch, int maxLen, ScalarType dtype, Device device) {
         this.maxLen = maxLen;
         k = new Tensor[c.nLayers()];
         v = new Tensor[c.nLayers()];
         for (int l = 0; l < c.nLayers(); l++) {
             k[l] = Tensors.zeros(dtype, batch, c.nHeads(), maxLen, c.headDim());
             v[l] = Tensors.zeros(dtype, batch, c.nHeads(), maxLen, c.headDim());
-            if (!m6j.runtime.Devices.isCpu(device)) { k[l] = k[l].to(device, dtype); v[l] = v[l].to(device, dtype); }
+            if (!Devices.isCpu(device)) { k[l] = k[l].to(device, dtype); v[l] = v[l].to(device, dtype); }
         }
         pool = null;
         slot = -1;

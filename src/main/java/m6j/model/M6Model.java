@@ -2,9 +2,15 @@ package m6j.model;
 
 import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
+
+import java.util.Arrays;
+import java.util.Map;
 
 /**
  * M6: one transformer over [image patches][text tokens]. Images are cut into patchSize x patchSize patches,
@@ -22,17 +28,17 @@ public final class M6Model {
     /** On the device chosen with --device (CPU by default). */
     public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, Devices.chosen()); }
 
-    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device) {
+    public M6Model(M6Config c, ScalarType dtype, long seed, Device device) {
         this(c, dtype, seed, device, ExpertShard.ALL);
     }
 
     /** With an expert shard, MoE layers hold only that shard's experts (expert parallelism wraps the rest). */
-    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard) {
+    public M6Model(M6Config c, ScalarType dtype, long seed, Device device, ExpertShard shard) {
         this(c, dtype, seed, device, shard, null);
     }
 
     /** sink sees each parameter as it is created (an offloading store takes it there); may be null. */
-    public M6Model(M6Config c, ScalarType dtype, long seed, org.bytedeco.pytorch.Device device, ExpertShard shard, Params.Sink sink) {
+    public M6Model(M6Config c, ScalarType dtype, long seed, Device device, ExpertShard shard, Params.Sink sink) {
         this.config = c;
         this.shard = shard;
         if (device == null) device = Devices.chosen();
@@ -128,14 +134,14 @@ public final class M6Model {
      * Copies every parameter's values from full-model tensors (same names; expert tensors hold all experts and
      * this model's shard is sliced out), so a checkpoint loads at any expert-parallel degree.
      */
-    public void load(java.util.Map<String, Tensor> tensors, String source) {
-        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+    public void load(Map<String, Tensor> tensors, String source) {
+        if (PointerScope.getInnerScope() != null)
             throw new IllegalStateException("M6Model.load must run outside a PointerScope");
         for (var e : params.named().entrySet()) {
             Tensor src = tensors.get(e.getKey());
             if (src == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");
             src = shardOf(e.getKey(), src, e.getValue(), source);
-            try (var ng = new org.bytedeco.pytorch.NoGradGuard()) {
+            try (var ng = new NoGradGuard()) {
                 e.getValue().copy_(src.to(e.getValue().scalar_type()));
             }
         }
@@ -145,12 +151,12 @@ public final class M6Model {
     public Tensor shardOf(String name, Tensor full, Tensor local, String source) {
         long[] want = Tensors.shape(local), got = Tensors.shape(full);
         if (params.isSharded(name) && got.length == want.length && got.length > 0 && got[0] == want[0] * shard.count()) {
-            long[] rest = java.util.Arrays.copyOfRange(got, 1, got.length), wrest = java.util.Arrays.copyOfRange(want, 1, want.length);
-            if (java.util.Arrays.equals(rest, wrest)) return full.narrow(0, want[0] * shard.index(), want[0]);
+            long[] rest = Arrays.copyOfRange(got, 1, got.length), wrest = Arrays.copyOfRange(want, 1, want.length);
+            if (Arrays.equals(rest, wrest)) return full.narrow(0, want[0] * shard.index(), want[0]);
         }
-        if (!java.util.Arrays.equals(want, got))
-            throw new IllegalArgumentException(source + ": tensor '" + name + "' has shape " + java.util.Arrays.toString(got)
-                    + ", model expects " + java.util.Arrays.toString(want));
+        if (!Arrays.equals(want, got))
+            throw new IllegalArgumentException(source + ": tensor '" + name + "' has shape " + Arrays.toString(got)
+                    + ", model expects " + Arrays.toString(want));
         return full;
     }
 }

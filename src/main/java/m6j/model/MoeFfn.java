@@ -2,9 +2,14 @@ package m6j.model;
 
 import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+
+import java.lang.ref.Reference;
+import java.util.Arrays;
+import java.util.stream.IntStream;
 
 /**
  * Mixture-of-experts FFN. Experts are stored batched, w1 (E, d, f) and w2 (E, f, d), so all experts run as
@@ -50,7 +55,7 @@ final class MoeFfn implements Ffn {
             long[] offs = new long[groups];
             for (int g = 0; g < groups; g++) offs[g] = (long) g * per;
             idx = top.get1().add(Devices.like(x, Tensors.longs(offs, 1, groups)));        // global expert ids (N, G)
-            java.lang.ref.Reference.reachabilityFence(top);
+            Reference.reachabilityFence(top);
             probs = probs.view(n, e);
         } else {
             probs = torch.softmax(logits, -1);                           // (N, E)
@@ -58,7 +63,7 @@ final class MoeFfn implements Ffn {
             // get0()/get1() point into the tuple, which the GC may free once unreachable: own copies instead.
             gates = top.get0().clone();                                  // (N, k)
             idx = top.get1().clone();
-            if (k > 1) gates = gates.div(gates.sum(new long[]{-1}, true, new org.bytedeco.pytorch.ScalarTypeOptional()));
+            if (k > 1) gates = gates.div(gates.sum(new long[]{-1}, true, new ScalarTypeOptional()));
         }
         // Assignments in choice-major order (every token's first choice before any second choice, as GShard).
         long[] choice = Tensors.toLongs(idx.t().contiguous());          // (k*N)
@@ -77,7 +82,7 @@ final class MoeFfn implements Ffn {
         for (int j = 0; j < el; j++) local[(int) ids[j]] = j;
         long[] slot = new long[a];
         long[] slotToken = new long[el * cap];
-        java.util.Arrays.fill(slotToken, n);                            // row n of xpad is zeros: empty slot
+        Arrays.fill(slotToken, n);                            // row n of xpad is zeros: empty slot
         long[] kept = new long[e];
         long dropped = 0;
         for (int i = 0; i < a; i++) {
@@ -107,7 +112,7 @@ final class MoeFfn implements Ffn {
         Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);
         Tensor y = outPad.index_select(0, Devices.like(x, Tensors.longs(slot, a)))        // (k*N, d), dropped rows are 0
                 .mul(gates.t().reshape(a, 1))
-                .view(k, n, d).sum(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+                .view(k, n, d).sum(new long[]{0}, false, new ScalarTypeOptional());
         if (aux != null) ctx.addAux(aux);
         if (ctx.stats != null) ctx.stats.record(layer, kept, dropped, a);
         return y.view(b, s, d);
@@ -120,7 +125,7 @@ final class MoeFfn implements Ffn {
     }
 
     private static long[] touched(long[] count) {
-        return java.util.stream.IntStream.range(0, count.length).filter(i -> count[i] > 0).asLongStream().toArray();
+        return IntStream.range(0, count.length).filter(i -> count[i] > 0).asLongStream().toArray();
     }
 
     private int capacity(int tokens, boolean training, long[] count, boolean drop) {
@@ -134,7 +139,7 @@ final class MoeFfn implements Ffn {
     private Tensor auxLoss(Tensor logits, Tensor probs, long[] count, int assignments) {
         double[] frac = new double[experts];
         for (int i = 0; i < experts; i++) frac[i] = (double) count[i] / assignments;
-        Tensor meanProb = probs.mean(new long[]{0}, false, new org.bytedeco.pytorch.ScalarTypeOptional());  // (E)
+        Tensor meanProb = probs.mean(new long[]{0}, false, new ScalarTypeOptional());  // (E)
         Tensor balance = meanProb.mul(Devices.like(probs, Tensor.create(frac, experts).to(probs.scalar_type())))
                 .sum().mul(Tensors.scalar((double) experts / groups));
         Tensor loss = balance.mul(Tensors.scalar(m.auxLossWeight()));

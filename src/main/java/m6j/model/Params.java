@@ -3,12 +3,17 @@ package m6j.model;
 import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -17,7 +22,7 @@ import java.util.function.Supplier;
  */
 public final class Params {
     private final Map<String, Tensor> map = new LinkedHashMap<>();
-    private final java.util.Set<String> sharded = new java.util.HashSet<>();
+    private final Set<String> sharded = new HashSet<>();
     final ScalarType dtype;
     final long seed;
     final Device device;
@@ -50,8 +55,8 @@ public final class Params {
     Tensor getOrCreate(String name, long[] shape, Supplier<Tensor> init) {
         return map.computeIfAbsent(name, n -> {
             Tensor t;
-            if (isMeta()) t = org.bytedeco.pytorch.global.torch.empty(shape, new org.bytedeco.pytorch.TensorOptions(device),
-                    new org.bytedeco.pytorch.MemoryFormatOptional()).to(dtype);
+            if (isMeta()) t = torch.empty(shape, new TensorOptions(device),
+                    new MemoryFormatOptional()).to(dtype);
             else {
                 // Intermediate handles are closed here: left to the GC they keep the initial values alive, which is
                 // the whole model when a sink offloads it as it is made.

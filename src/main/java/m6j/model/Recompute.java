@@ -1,5 +1,6 @@
 package m6j.model;
 
+import m6j.runtime.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -70,12 +71,12 @@ final class Recompute {
                 }
                 Tensor y = e.block().forward(x, e.mask(), null, ctx);
                 Tensor term = y.mul(g).sum();
-                if (ctx.auxLoss() != null) term = term.add(ctx.auxLoss().mul(m6j.runtime.Tensors.scalar(auxScale)));
+                if (ctx.auxLoss() != null) term = term.add(ctx.auxLoss().mul(Tensors.scalar(auxScale)));
                 term.backward();
                 if (e.store() != null) e.store().exit(e.block().layer, true);
                 Tensor gx = x.grad();
                 if (e.input().requires_grad() && gx != null && gx.defined())
-                    m6j.runtime.Tensors.backward(e.input(), gx);
+                    Tensors.backward(e.input(), gx);
             }
         }
     }

@@ -1,6 +1,7 @@
 package m6j.parallel;
 
 import m6j.model.ExpertExchange;
+import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -32,7 +33,7 @@ final class ExpertParallel implements ExpertExchange {
     }
 
     @Override public int agreeCapacity(int local) {
-        Tensor t = m6j.runtime.Tensors.longs(new long[]{local}, 1);
+        Tensor t = Tensors.longs(new long[]{local}, 1);
         g.allreduce(g.ep, t, ReduceOp.RedOpType.MAX);
         return (int) t.item_long();
     }

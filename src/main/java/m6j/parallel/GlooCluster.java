@@ -3,8 +3,8 @@ package m6j.parallel;
 import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
+import m6j.optim.AdamW;
 import m6j.runtime.Tensors;
-import m6j.train.AdamW;
 import m6j.train.Cluster;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ProcessGroupGloo;
@@ -95,7 +95,7 @@ public final class GlooCluster implements Cluster {
             for (var e : model.params.named().entrySet()) {
                 Tensor grad = e.getValue().grad();
                 if (grad == null || !grad.defined()) continue;
-                double sq = m6j.train.AdamW.squares(grad);                 // double accumulation, as one process
+                double sq = AdamW.squares(grad);                 // double accumulation, as one process
                 if (model.params.isSharded(e.getKey())) experts += sq; else dense += sq;
             }
         }

@@ -35,6 +35,13 @@ public final class Groups implements AutoCloseable {
     public final Store store;
     public final ProcessGroupGloo world, ep, dp;
     public volatile int step;
+    /**
+     * Every native object handed to a native owner (a TCPStore wrapped by a PrefixStore, a PrefixStore and the
+     * options given to a ProcessGroupGloo). JavaCPP frees what Java no longer references, whatever libtorch still
+     * points to: a dropped TCPStore under a live PrefixStore was a SIGSEGV in PrefixStore::set (docs/ENGINE.md).
+     * Held for as long as the groups live.
+     */
+    private final List<Object> owned = new ArrayList<>();
 
     public static final class CollectiveFailure extends RuntimeException {
         CollectiveFailure(String msg, Throwable cause) { super(msg, cause); }
@@ -46,7 +53,8 @@ public final class Groups implements AutoCloseable {
         this.strategy = strategy;
         if (strategy.world() != env.world())
             throw new IllegalArgumentException("--dp x --ep = " + strategy.world() + " but WORLD_SIZE is " + env.world());
-        store = connect(env.masterAddr(), env.masterPort(), env.rank() == 0 && !env.storeHosted(), env.world());
+        store = own(connect(env.masterAddr(), env.masterPort(), env.rank() == 0 && !env.storeHosted(), env.world()));
+        gcHook();
         join();
         String host = localAddress(env.masterAddr());
         world = group(prefixed("world"), env.rank(), env.world(), host);
@@ -75,7 +83,26 @@ public final class Groups implements AutoCloseable {
      * handed to one owner (PrefixStore / ProcessGroupGloo) only; wrapping the same object twice aborts in libtorch.
      */
     private Store prefixed(String prefix) {
-        return new PrefixStore(prefix, connect(env.masterAddr(), env.masterPort(), false, env.world()));
+        TCPStore client = own(connect(env.masterAddr(), env.masterPort(), false, env.world()));
+        gcHook();
+        return own(new PrefixStore(prefix, client));
+    }
+
+    private <T> T own(T nativeObject) {
+        owned.add(nativeObject);
+        return nativeObject;
+    }
+
+    /**
+     * Test hook (-Dm6j.gcDuringRendezvous=true): full collections between handing a native object over and its use,
+     * so that anything only native code still references is freed before it is used (GroupsGcTest).
+     */
+    private static void gcHook() {
+        if (!Boolean.getBoolean("m6j.gcDuringRendezvous")) return;
+        for (int i = 0; i < 3; i++) {
+            System.gc();
+            try { Thread.sleep(20); } catch (InterruptedException e) { Thread.currentThread().interrupt(); return; }
+        }
     }
 
     /** Every rank checks in; after RENDEZVOUS_MS the missing ranks are named. */
@@ -97,10 +124,11 @@ public final class Groups implements AutoCloseable {
         }
     }
 
-    private static ProcessGroupGloo group(Store s, int rank, int size, String host) {
-        ProcessGroupGloo.Options o = ProcessGroupGloo.Options.create(new Milliseconds(COLLECTIVE_MS));
-        o.devices().push_back(ProcessGroupGloo.createDeviceForHostname(host));
-        return new ProcessGroupGloo(s, rank, size, o);
+    private ProcessGroupGloo group(Store s, int rank, int size, String host) {
+        ProcessGroupGloo.Options o = own(ProcessGroupGloo.Options.create(new Milliseconds(COLLECTIVE_MS)));
+        o.devices().push_back(own(ProcessGroupGloo.createDeviceForHostname(host)));
+        gcHook();
+        return own(new ProcessGroupGloo(s, rank, size, o));
     }
 
     /** The address of the interface that reaches the master (loopback for local jobs). */

@@ -1,9 +1,13 @@
 package m6j.parallel;
 
+import m6j.runtime.ChildJvm;
 import m6j.runtime.Torch;
 import org.bytedeco.pytorch.TCPStore;
 
 import java.io.IOException;
+import java.lang.ref.Reference;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,15 +37,11 @@ public final class Launcher {
         TCPStore store = Groups.connect(nodeRank == 0 ? "0.0.0.0".equals(masterAddr) ? "127.0.0.1" : masterAddr : masterAddr, port,
                 nodeRank == 0, world);
         List<Process> procs = new ArrayList<>();
-        String javaCmd = ProcessHandle.current().info().command().orElse("java");
-        List<String> jvm = new ArrayList<>(List.of(javaCmd));
-        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
-            if (!a.startsWith("-agentlib") && !a.startsWith("-javaagent")) jvm.add(a);
-        jvm.add("-Dm6j.threads=" + threads);
-        jvm.add("-cp");
-        jvm.add(System.getProperty("java.class.path"));
-        jvm.add("m6j.cli.Main");
-        jvm.addAll(args);
+        // A worker's JVM crash log goes to the run directory (or the temp directory), where the job's owner looks.
+        String run = ChildJvm.option(args, "--run");
+        Path errorDir = run != null ? Path.of(run) : Path.of(System.getProperty("java.io.tmpdir"));
+        Files.createDirectories(errorDir);
+        List<String> jvm = ChildJvm.command(true, List.of("-Dm6j.threads=" + threads), errorDir, args);
         for (int lr = 0; lr < nproc; lr++) {
             int rank = nodeRank * nproc + lr;
             ProcessBuilder pb = new ProcessBuilder(jvm).inheritIO();
@@ -72,11 +72,14 @@ public final class Launcher {
                             rank, p.exitValue(), Math.max(0, step - 1));
                     for (Process q : procs) q.destroy();
                     for (Process q : procs) if (!q.waitFor(10, TimeUnit.SECONDS)) q.destroyForcibly();
+                    Reference.reachabilityFence(store);
                     return 1;
                 }
             }
-            if (all) return 0;
+            if (all) break;
             Thread.sleep(100);
         }
+        Reference.reachabilityFence(store);          // the workers' store lives until they are all done
+        return 0;
     }
 }

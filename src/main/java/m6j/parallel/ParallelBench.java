@@ -3,10 +3,10 @@ package m6j.parallel;
 import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
-import m6j.train.AdamW;
-import m6j.train.Batch;
+import m6j.optim.AdamW;
+import m6j.task.Batch;
+import m6j.task.Loss;
 import m6j.train.TrainBench;
-import m6j.train.Trainer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -32,7 +32,7 @@ public final class ParallelBench {
             try (PointerScope scope = new PointerScope()) {
                 Batch b = TrainBench.batch(c, batch, textLen, rng);
                 ForwardContext ctx = cluster.trainContext();
-                Tensor loss = Trainer.loss(model, b, ctx);
+                Tensor loss = Loss.of(model, b, ctx);
                 cluster.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()), ctx);
             }
             cluster.reduceGradients(model);

@@ -3,7 +3,7 @@ package m6j.parallel;
 import com.fasterxml.jackson.databind.JsonNode;
 import m6j.model.M6Config;
 import m6j.model.MoeConfig;
-import m6j.model.Presets;
+import m6j.runtime.Json;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,7 +38,7 @@ public final class Plan {
                          long totalParams, long activeParams, double flopsPerToken, Map<String, Double> memoryGiB,
                          boolean fits, String overflow, double secondsPerStep, double days, double kWh) {}
 
-    private static final JsonNode GPUS = Presets.resource("/m6j/gpus.json");
+    private static final JsonNode GPUS = Json.resource("/m6j/gpus.json");
 
     public static List<String> gpuNames() {
         List<String> out = new ArrayList<>();

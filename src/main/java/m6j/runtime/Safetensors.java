@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -18,10 +18,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -83,7 +85,7 @@ public final class Safetensors {
             for (Entry e : entries) {
                 Tensor t = e.data().get();
                 try (Tensor d = t.detach(); Tensor cpu = d.cpu(); Tensor c = cpu.contiguous()) {   // each handle closed now, not at GC
-                    if (c.scalar_type().value != e.dtype().value || !java.util.Arrays.equals(Tensors.shape(c), e.shape()))
+                    if (c.scalar_type().value != e.dtype().value || !Arrays.equals(Tensors.shape(c), e.shape()))
                         throw new IllegalStateException("tensor '" + e.name() + "' changed shape or dtype while being written");
                     NativeIo.write(ch, pos, c);
                     pos += c.nbytes();
@@ -162,7 +164,7 @@ public final class Safetensors {
             }
         }
 
-        public java.util.Set<String> names() { return infos.keySet(); }
+        public Set<String> names() { return infos.keySet(); }
 
         public Map<String, String> metadata() { return meta; }
 

@@ -1,13 +1,14 @@
 package m6j.runtime;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorVector;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 /** Small conversions between Java arrays and libtorch tensors; the one place that knows JavaCPP's quirks. */
 public final class Tensors {
@@ -89,7 +90,7 @@ public final class Tensors {
         Tensor c = t.detach().cpu().contiguous();
         long n = c.nbytes();
         byte[] out = new byte[Math.toIntExact(n)];
-        new org.bytedeco.javacpp.BytePointer(c.data_ptr()).capacity(n).get(out);
+        new BytePointer(c.data_ptr()).capacity(n).get(out);
         return out;
     }
 
@@ -98,7 +99,7 @@ public final class Tensors {
         Tensor t = torch.empty(shape).to(dtype);
         if (t.nbytes() != data.length)
             throw new IllegalArgumentException("byte length " + data.length + " does not match shape/dtype (" + t.nbytes() + ")");
-        new org.bytedeco.javacpp.BytePointer(t.data_ptr()).capacity(data.length).put(data);
+        new BytePointer(t.data_ptr()).capacity(data.length).put(data);
         return t;
     }
 }

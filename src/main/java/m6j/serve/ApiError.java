@@ -51,7 +51,7 @@ public final class ApiError extends RuntimeException {
     }
 
     public ObjectNode toJson() {
-        ObjectNode root = Json.MAPPER.createObjectNode(), e = root.putObject("error");
+        ObjectNode root = RequestJson.MAPPER.createObjectNode(), e = root.putObject("error");
         e.put("message", getMessage());
         e.put("type", type);
         if (param == null) e.putNull("param"); else e.put("param", param);

@@ -15,17 +15,17 @@ record ChatPrompt(String text, byte[] image) {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
 
     static ChatPrompt parse(JsonNode messages, int imageSize) {
-        if (!messages.isArray()) throw Json.wrongType("messages", "an array", messages);
+        if (!messages.isArray()) throw RequestJson.wrongType("messages", "an array", messages);
         if (messages.isEmpty()) throw ApiError.invalid("messages", "empty_array", "'messages' must contain at least one message.");
         List<String> texts = new ArrayList<>();
         byte[] image = null;
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
             String at = "messages[" + i + "]";
-            if (!m.isObject()) throw Json.wrongType(at, "an object", m);
+            if (!m.isObject()) throw RequestJson.wrongType(at, "an object", m);
             JsonNode role = m.get("role");
             if (role == null || role.isNull()) throw ApiError.invalid(at + ".role", "missing_required_parameter", "Missing required parameter: '" + at + ".role'.");
-            if (!role.isTextual()) throw Json.wrongType(at + ".role", "a string", role);
+            if (!role.isTextual()) throw RequestJson.wrongType(at + ".role", "a string", role);
             if (!ROLES.contains(role.asText())) throw ApiError.invalid(at + ".role", "Invalid value '" + role.asText() + "' for '" + at + ".role': expected one of " + ROLES + ".");
             JsonNode content = m.get("content");
             if (content == null || content.isNull()) {
@@ -33,11 +33,11 @@ record ChatPrompt(String text, byte[] image) {
                 throw ApiError.invalid(at + ".content", "missing_required_parameter", "Missing required parameter: '" + at + ".content'.");
             }
             if (content.isTextual()) { texts.add(content.asText()); continue; }
-            if (!content.isArray()) throw Json.wrongType(at + ".content", "a string or an array of content parts", content);
+            if (!content.isArray()) throw RequestJson.wrongType(at + ".content", "a string or an array of content parts", content);
             for (int j = 0; j < content.size(); j++) {
                 JsonNode part = content.get(j);
                 String pat = at + ".content[" + j + "]";
-                if (!part.isObject()) throw Json.wrongType(pat, "an object", part);
+                if (!part.isObject()) throw RequestJson.wrongType(pat, "an object", part);
                 JsonNode type = part.get("type");
                 if (type == null || !type.isTextual()) throw ApiError.invalid(pat + ".type", "missing_required_parameter", "Missing required parameter: '" + pat + ".type'.");
                 switch (type.asText()) {

@@ -5,11 +5,13 @@ import m6j.model.ForwardContext;
 import m6j.model.M6Model;
 import m6j.model.PrefixMask;
 import m6j.runtime.Tensors;
-import m6j.train.Batch;
+import m6j.task.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -81,9 +83,9 @@ public final class Embedder {
     public List<float[]> images(List<byte[]> rgb) {
         int b = rgb.size(), n = model.config.patches() + 1;
         long[] ids = new long[b];
-        java.util.Arrays.fill(ids, tok.id(Tokenizer.BOS));
+        Arrays.fill(ids, tok.id(Tokenizer.BOS));
         int[] len = new int[b];
-        java.util.Arrays.fill(len, n);
+        Arrays.fill(len, n);
         try (NoGradGuard ng = new NoGradGuard(); PointerScope s = new PointerScope()) {
             Tensor img = Batch.images(rgb, model.config.imageSize(), model.config.channels());
             Tensor h = model.forward(img, Tensors.longs(ids, b, 1), 0, PrefixMask.of(len, n, 0), null, ForwardContext.serving());
@@ -93,7 +95,7 @@ public final class Embedder {
 
     private List<float[]> pool(float[] flat, int b, int t, int[] len) {
         int d = model.config.dModel();
-        List<float[]> out = new java.util.ArrayList<>();
+        List<float[]> out = new ArrayList<>();
         for (int i = 0; i < b; i++) {
             float[] v = new float[d];
             for (int j = 0; j < len[i]; j++) for (int k = 0; k < d; k++) v[k] += flat[(i * t + j) * d + k];

@@ -51,7 +51,7 @@ final class Exchange {
         return new ApiError(413, "invalid_request_error", "request_too_large", null, "Request body exceeds the limit of " + max + " bytes.", 0);
     }
 
-    void json(int code, Object body) throws IOException { send(code, "application/json", Json.bytes(body)); }
+    void json(int code, Object body) throws IOException { send(code, "application/json", RequestJson.bytes(body)); }
 
     void error(ApiError e) throws IOException {
         if (e.retryAfter > 0) http.getResponseHeaders().set("Retry-After", Integer.toString(e.retryAfter));
@@ -84,7 +84,7 @@ final class Exchange {
     boolean clientGone() { return ClientConnection.gone(http.getLocalAddress(), http.getRemoteAddress()); }
 
     /** One `data:` event, flushed; throws when the client has gone. */
-    void event(Object data) throws IOException { rawEvent(new String(Json.bytes(data), StandardCharsets.UTF_8)); }
+    void event(Object data) throws IOException { rawEvent(new String(RequestJson.bytes(data), StandardCharsets.UTF_8)); }
 
     void rawEvent(String data) throws IOException {
         sse.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));

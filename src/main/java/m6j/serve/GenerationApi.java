@@ -26,7 +26,7 @@ final class GenerationApi {
 
     void completions(Exchange ex, ObjectNode req) throws IOException {
         s.checkModel(modelOf(req));
-        List<String> prompts = Json.strings(Json.required(req, "prompt"), "prompt");
+        List<String> prompts = RequestJson.strings(RequestJson.required(req, "prompt"), "prompt");
         if (prompts.isEmpty()) throw ApiError.invalid("prompt", "empty_array", "'prompt' must not be an empty array.");
         Params p = params(req, prompts.size());
         List<Job> jobs = new ArrayList<>();
@@ -36,14 +36,14 @@ final class GenerationApi {
 
     void chat(Exchange ex, ObjectNode req) throws IOException {
         s.checkModel(modelOf(req));
-        ChatPrompt cp = ChatPrompt.parse(Json.required(req, "messages"), s.model.config.imageSize());
+        ChatPrompt cp = ChatPrompt.parse(RequestJson.required(req, "messages"), s.model.config.imageSize());
         Params p = params(req, 1);
         run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true);
     }
 
     static String modelOf(ObjectNode req) {
-        Json.required(req, "model");
-        return Json.string(req, "model", null);
+        RequestJson.required(req, "model");
+        return RequestJson.string(req, "model", null);
     }
 
     private int[] prefix(String text, String param) {
@@ -60,32 +60,32 @@ final class GenerationApi {
 
     private Params params(ObjectNode req, int prompts) {
         int ctx = s.model.config.maxTextLen();
-        int max = Json.integer(req, "max_tokens", 16, 1, ctx);
-        if (req.hasNonNull("max_completion_tokens")) max = Json.integer(req, "max_completion_tokens", 16, 1, ctx);
-        int n = Json.integer(req, "n", 1, 1, s.opt.maxN());
+        int max = RequestJson.integer(req, "max_tokens", 16, 1, ctx);
+        if (req.hasNonNull("max_completion_tokens")) max = RequestJson.integer(req, "max_completion_tokens", 16, 1, ctx);
+        int n = RequestJson.integer(req, "n", 1, 1, s.opt.maxN());
         if (n * prompts > s.opt.maxN())
             throw ApiError.invalid("n", "At most " + s.opt.maxN() + " choices per request (prompts x n).");
-        double temperature = Json.number(req, "temperature", 1.0, 0, 2);
-        double topP = Json.number(req, "top_p", 1.0, 0, 1);
-        int topK = Json.integer(req, "top_k", 0, 0, s.model.config.vocabSize());
+        double temperature = RequestJson.number(req, "temperature", 1.0, 0, 2);
+        double topP = RequestJson.number(req, "top_p", 1.0, 0, 1);
+        int topK = RequestJson.integer(req, "top_k", 0, 0, s.model.config.vocabSize());
         long seed = req.hasNonNull("seed") ? seed(req) : System.nanoTime();
-        boolean stream = Json.bool(req, "stream", false);
+        boolean stream = RequestJson.bool(req, "stream", false);
         boolean usage = false;
         JsonNode so = req.get("stream_options");
         if (so != null && !so.isNull()) {
-            if (!so.isObject()) throw Json.wrongType("stream_options", "an object", so);
-            usage = Json.bool((ObjectNode) so, "include_usage", false);
+            if (!so.isObject()) throw RequestJson.wrongType("stream_options", "an object", so);
+            usage = RequestJson.bool((ObjectNode) so, "include_usage", false);
         }
-        if (Json.bool(req, "logprobs", false) || (req.hasNonNull("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0))
+        if (RequestJson.bool(req, "logprobs", false) || (req.hasNonNull("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0))
             throw ApiError.invalid("logprobs", "unsupported_parameter", "logprobs are not supported by this server.");
-        List<String> stop = req.hasNonNull("stop") ? Json.strings(req.get("stop"), "stop") : List.of();
+        List<String> stop = req.hasNonNull("stop") ? RequestJson.strings(req.get("stop"), "stop") : List.of();
         if (stop.size() > 4) throw ApiError.invalid("stop", "At most 4 stop sequences.");
         return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop);
     }
 
     private static long seed(ObjectNode req) {
         JsonNode n = req.get("seed");
-        if (!n.isIntegralNumber() || !n.canConvertToLong()) throw Json.wrongType("seed", "an integer", n);
+        if (!n.isIntegralNumber() || !n.canConvertToLong()) throw RequestJson.wrongType("seed", "an integer", n);
         return n.asLong();
     }
 
@@ -197,6 +197,6 @@ final class GenerationApi {
     }
 
     private static ObjectNode usage(int prompt, int completion) {
-        return Json.MAPPER.createObjectNode().put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
+        return RequestJson.MAPPER.createObjectNode().put("prompt_tokens", prompt).put("completion_tokens", completion).put("total_tokens", prompt + completion);
     }
 }

@@ -2,15 +2,15 @@ package m6j.serve;
 
 import m6j.data.Images;
 
-import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Base64;
 import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /** Images in requests (data: URLs with base64 PNG/JPEG/GIF/BMP) to the model's RGB bytes, and RGB bytes to PNG. */
 public final class ImageInput {

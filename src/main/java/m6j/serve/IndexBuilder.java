@@ -9,9 +9,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
  * Embeds corpus images and texts (both splits) into a {@link VectorIndex}, then measures it: recall@10 of HNSW
@@ -79,7 +79,7 @@ public final class IndexBuilder {
                     n++;
                 }
             }
-            java.util.Map<String, float[]> byId = new java.util.HashMap<>();
+            Map<String, float[]> byId = new HashMap<>();
             for (VectorIndex.Item it : items) byId.put(it.id(), it.vector());
             double found = 0;
             for (float[] raw1 : qids.isEmpty() ? List.<float[]>of() : emb.texts(qids)) {

@@ -3,12 +3,13 @@ package m6j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.data.Tokenizer;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Iterator;
 import java.util.List;
 
 /** /v1/embeddings (text, and images as an extension), /v1/images/generations and /v1/search. */
@@ -23,11 +24,11 @@ final class MediaApi {
 
     void embeddings(Exchange ex, ObjectNode req) throws Exception {
         s.checkModel(GenerationApi.modelOf(req));
-        List<Input> inputs = inputs(Json.required(req, "input"));
-        String format = Json.string(req, "encoding_format", "float");
+        List<Input> inputs = inputs(RequestJson.required(req, "input"));
+        String format = RequestJson.string(req, "encoding_format", "float");
         if (!format.equals("float") && !format.equals("base64"))
             throw ApiError.invalid("encoding_format", "'encoding_format' must be 'float' or 'base64'.");
-        int dims = Json.integer(req, "dimensions", s.embedder.dimensions(), 1, Integer.MAX_VALUE);
+        int dims = RequestJson.integer(req, "dimensions", s.embedder.dimensions(), 1, Integer.MAX_VALUE);
         if (dims != s.embedder.dimensions())
             throw ApiError.invalid("dimensions", "This model's embeddings have " + s.embedder.dimensions() + " dimensions; other sizes are not supported.");
         List<float[]> vecs = s.scheduler.call(() -> {
@@ -37,13 +38,13 @@ final class MediaApi {
                 List<int[]> texts = new ArrayList<>();
                 List<byte[]> imgs = new ArrayList<>();
                 for (Input in : part) if (in.image() != null) imgs.add(in.image()); else texts.add(in.ids());
-                java.util.Iterator<float[]> t = texts.isEmpty() ? null : s.embedder.texts(texts).iterator();
-                java.util.Iterator<float[]> im = imgs.isEmpty() ? null : s.embedder.images(imgs).iterator();
+                Iterator<float[]> t = texts.isEmpty() ? null : s.embedder.texts(texts).iterator();
+                Iterator<float[]> im = imgs.isEmpty() ? null : s.embedder.images(imgs).iterator();
                 for (Input in : part) out.add(in.image() != null ? im.next() : t.next());
             }
             return out;
         });
-        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
+        ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
         int tokens = 0;
         for (int i = 0; i < vecs.size(); i++) {
@@ -72,9 +73,9 @@ final class MediaApi {
                 else if (e.isArray()) out.add(new Input(tokens(e, at), null));
                 else if (e.isObject() && e.has("image_url"))
                     out.add(new Input(null, ImageInput.fromUrl(ChatPrompt.url(e.get("image_url"), at + ".image_url"), s.model.config.imageSize(), at + ".image_url")));
-                else throw Json.wrongType(at, "a string, token ids or an image_url object", e);
+                else throw RequestJson.wrongType(at, "a string, token ids or an image_url object", e);
             }
-        } else throw Json.wrongType("input", "a string or an array", n);
+        } else throw RequestJson.wrongType("input", "a string or an array", n);
         return out;
     }
 
@@ -88,7 +89,7 @@ final class MediaApi {
         if (arr.size() + 1 > s.model.config.maxTextLen())
             throw ApiError.invalid(param, "context_length_exceeded", "Input exceeds the model's context of " + s.model.config.maxTextLen() + " tokens.");
         int[] ids = new int[arr.size() + 1];
-        ids[0] = s.tok.id(m6j.data.Tokenizer.BOS);
+        ids[0] = s.tok.id(Tokenizer.BOS);
         for (int i = 0; i < arr.size(); i++) {
             JsonNode e = arr.get(i);
             if (!e.isIntegralNumber() || e.asLong() < 0 || e.asLong() >= v)
@@ -105,16 +106,16 @@ final class MediaApi {
     }
 
     void images(Exchange ex, ObjectNode req) throws Exception {
-        String prompt = Json.string((ObjectNode) req, "prompt", null);
-        if (prompt == null) Json.required(req, "prompt");
+        String prompt = RequestJson.string((ObjectNode) req, "prompt", null);
+        if (prompt == null) RequestJson.required(req, "prompt");
         if (prompt.isBlank()) throw ApiError.invalid("prompt", "'prompt' must not be empty.");
-        if (req.hasNonNull("model")) s.checkModel(Json.string(req, "model", null));
-        int n = Json.integer(req, "n", 1, 1, 4);
-        String format = Json.string(req, "response_format", "b64_json");
+        if (req.hasNonNull("model")) s.checkModel(RequestJson.string(req, "model", null));
+        int n = RequestJson.integer(req, "n", 1, 1, 4);
+        String format = RequestJson.string(req, "response_format", "b64_json");
         if (!format.equals("b64_json"))
             throw ApiError.invalid("response_format", "Only response_format 'b64_json' is supported (this server keeps no image URLs).");
-        String size = Json.string(req, "size", null);
-        long seed = req.hasNonNull("seed") ? Json.integer(req, "seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE) : System.nanoTime();
+        String size = RequestJson.string(req, "size", null);
+        long seed = req.hasNonNull("seed") ? RequestJson.integer(req, "seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE) : System.nanoTime();
         if (s.images == null)
             throw ApiError.invalid("model", "image_generation_unavailable", "The model '" + s.opt.modelId()
                     + "' has no image generator (it needs the VQGAN and stage-two image codes).");
@@ -122,7 +123,7 @@ final class MediaApi {
             throw ApiError.invalid("size", "This model generates images of size " + s.images.size() + " only.");
         s.embedder.ids(prompt, "prompt");                              // context check
         List<byte[]> pngs = s.scheduler.call(() -> s.images.generate(prompt, n, seed), ex::clientGone);
-        ObjectNode root = Json.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
+        ObjectNode root = RequestJson.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
         ex.json(200, root);
@@ -130,19 +131,19 @@ final class MediaApi {
 
     /** {"query": "text"} or {"image": "data:..."}, optional "k" (1..100) and "kind" ("image" or "text"). */
     void search(Exchange ex, ObjectNode req) throws Exception {
-        if (req.hasNonNull("model")) s.checkModel(Json.string(req, "model", null));
-        String query = Json.string(req, "query", null), image = Json.string(req, "image", null);
+        if (req.hasNonNull("model")) s.checkModel(RequestJson.string(req, "model", null));
+        String query = RequestJson.string(req, "query", null), image = RequestJson.string(req, "image", null);
         if ((query == null) == (image == null))
             throw ApiError.invalid("query", "missing_required_parameter", "Give exactly one of 'query' (text) and 'image' (a data: URL).");
-        int k = Json.integer(req, "k", 10, 1, 100);
-        String kind = Json.string(req, "kind", null);
+        int k = RequestJson.integer(req, "k", 10, 1, 100);
+        String kind = RequestJson.string(req, "kind", null);
         if (kind != null && !kind.equals("image") && !kind.equals("text"))
             throw ApiError.invalid("kind", "'kind' must be 'image' or 'text'.");
         if (s.index == null)
             throw ApiError.invalid(null, "no_index", "This server has no vector index (build one with 'm6j index build' and start with --index DIR).");
         Input in = query != null ? text(query, "query") : new Input(null, ImageInput.fromUrl(image, s.model.config.imageSize(), "image"));
         float[] v = s.scheduler.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
-        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
+        ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
         ArrayNode data = root.putArray("data");
         for (VectorIndex.Hit h : s.index.search(s.index.prepare(v, in.image() != null ? "image" : "text"), k, kind)) {
             ObjectNode d = data.addObject().put("id", h.id()).put("kind", h.kind()).put("source", h.source()).put("score", h.score());

@@ -1,5 +1,7 @@
 package m6j.serve;
 
+import m6j.runtime.Memory;
+
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -87,7 +89,7 @@ public final class Metrics {
         gauges.keySet().stream().sorted().forEach(name -> b.append("# HELP ").append(name).append(' ').append(gauges.get(name)[0])
                 .append("\n# TYPE ").append(name).append(" gauge\n").append(name).append(' ').append(gaugeValues.get(name).get()).append('\n'));
         b.append("# HELP m6j_resident_bytes Resident memory of the server process.\n# TYPE m6j_resident_bytes gauge\n")
-                .append("m6j_resident_bytes ").append(m6j.runtime.Memory.rss()).append('\n');
+                .append("m6j_resident_bytes ").append(Memory.rss()).append('\n');
         return b.toString();
     }
 

@@ -8,12 +8,12 @@ import java.util.List;
 record ResponseShape(boolean chat, String id, long created, String model, int choices, List<String> stop) {
     ObjectNode head(boolean chunk) {
         String object = chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
-        return Json.MAPPER.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model)
+        return RequestJson.MAPPER.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model)
                 .put("system_fingerprint", "m6j");
     }
 
     ObjectNode choice(int index, String text, String finish, boolean delta) {
-        ObjectNode c = Json.MAPPER.createObjectNode().put("index", index);
+        ObjectNode c = RequestJson.MAPPER.createObjectNode().put("index", index);
         if (chat) {
             ObjectNode m = c.putObject(delta ? "delta" : "message");
             if (!delta) { m.put("role", "assistant").put("content", text); m.putNull("refusal"); }

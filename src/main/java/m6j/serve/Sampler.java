@@ -7,6 +7,7 @@ import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -41,7 +42,7 @@ final class Sampler {
             return best;
         }
         if (s.sampling.topK() > 0 || s.sampling.topP() < 1)
-            return Generator.sample(java.util.Arrays.copyOfRange(c.logits(), off, off + vocab), s.sampling, s.rng);
+            return Generator.sample(Arrays.copyOfRange(c.logits(), off, off + vocab), s.sampling, s.rng);
         double r = s.rng.nextDouble();                 // plain temperature sampling: one pass over the row
         for (int j = 0; j < vocab; j++) if ((r -= p[off + j]) <= 0) return j;
         return vocab - 1;

@@ -5,8 +5,9 @@ import m6j.model.ForwardContext;
 import m6j.model.KvCache;
 import m6j.model.M6Model;
 import m6j.model.PrefixMask;
+import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
-import m6j.train.Batch;
+import m6j.task.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -206,7 +207,7 @@ public final class Scheduler implements AutoCloseable {
             Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp, ForwardContext.serving());
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
-            Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, m6j.runtime.Devices.like(h, Tensors.longs(last, b)));
+            Tensor rows = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, Devices.like(h, Tensors.longs(last, b)));
             Sampler.Choice c = Sampler.probabilities(model.logits(rows).narrow(1, 0, vocab), group);
             for (int i = 0; i < b; i++) {
                 Sequence q = group.get(i);

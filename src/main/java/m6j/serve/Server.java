@@ -70,7 +70,7 @@ public final class Server implements AutoCloseable {
             }
             switch (path) {
                 case "/", "/index.html" -> { get(method); page(ex); }
-                case "/health" -> { get(method); ex.json(200, Json.MAPPER.createObjectNode().put("status", "ok").put("model", opt.modelId())); }
+                case "/health" -> { get(method); ex.json(200, RequestJson.MAPPER.createObjectNode().put("status", "ok").put("model", opt.modelId())); }
                 case "/metrics" -> { get(method); ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes()); }
                 case "/v1/models" -> { get(method); ex.json(200, models()); }
                 case "/v1/completions" -> generation.completions(ex, post(ex, method));
@@ -115,7 +115,7 @@ public final class Server implements AutoCloseable {
             drainQuietly(ex);
             throw new ApiError(405, "invalid_request_error", "method_not_allowed", null, "Use POST for this path.", 0);
         }
-        return Json.parseObject(ex.body(opt.maxBodyBytes()));
+        return RequestJson.parseObject(ex.body(opt.maxBodyBytes()));
     }
 
     /** Reads and drops a declared request body (so the client reads our answer instead of a reset connection). */
@@ -140,11 +140,11 @@ public final class Server implements AutoCloseable {
 
     private ObjectNode model(String id) {
         checkModel(id);
-        return Json.MAPPER.createObjectNode().put("id", opt.modelId()).put("object", "model").put("created", created).put("owned_by", "m6j");
+        return RequestJson.MAPPER.createObjectNode().put("id", opt.modelId()).put("object", "model").put("created", created).put("owned_by", "m6j");
     }
 
     private ObjectNode models() {
-        ObjectNode root = Json.MAPPER.createObjectNode().put("object", "list");
+        ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
         data.add(model(opt.modelId()));
         return root;

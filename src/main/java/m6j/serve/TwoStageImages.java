@@ -1,8 +1,8 @@
 package m6j.serve;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.infer.Imaginer;
 import m6j.infer.Sampling;
-import m6j.train.Checkpoint;
 import m6j.vq.ImageVocab;
 import m6j.vq.VqCheckpoint;
 

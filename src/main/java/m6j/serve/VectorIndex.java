@@ -1,10 +1,11 @@
 package m6j.serve;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
 import org.apache.lucene.document.KnnFloatVectorField;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
-import org.apache.lucene.document.Field;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
@@ -21,7 +22,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A Lucene HNSW index of unit-length embeddings (dot product = cosine) with each item's id, kind (image or text),
@@ -40,12 +45,12 @@ public final class VectorIndex implements AutoCloseable {
     private final IndexSearcher searcher;
     static final String CENTERS = "centers.json";
     private final FSDirectory dir;
-    private final java.util.Map<String, float[]> centers;
+    private final Map<String, float[]> centers;
 
     private VectorIndex(FSDirectory dir, Path path) throws IOException {
         this.dir = dir;
-        this.centers = Json.MAPPER.readValue(path.resolve(CENTERS).toFile(),
-                new com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, float[]>>() {});
+        this.centers = RequestJson.MAPPER.readValue(path.resolve(CENTERS).toFile(),
+                new TypeReference<Map<String, float[]>>() {});
         this.reader = DirectoryReader.open(dir);
         this.searcher = new IndexSearcher(reader);
     }
@@ -59,8 +64,8 @@ public final class VectorIndex implements AutoCloseable {
     /** Writes the index; returns the items with the vectors as stored (centred by kind, unit length). */
     public static List<Item> write(Path path, List<Item> raw) throws IOException {
         Files.createDirectories(path);
-        java.util.Map<String, float[]> centers = new java.util.TreeMap<>();
-        java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+        Map<String, float[]> centers = new TreeMap<>();
+        Map<String, Integer> counts = new HashMap<>();
         for (Item it : raw) {
             float[] c = centers.computeIfAbsent(it.kind(), k -> new float[it.vector().length]);
             for (int i = 0; i < c.length; i++) c[i] += it.vector()[i];
@@ -69,7 +74,7 @@ public final class VectorIndex implements AutoCloseable {
         for (var e : centers.entrySet()) for (int i = 0; i < e.getValue().length; i++) e.getValue()[i] /= counts.get(e.getKey());
         List<Item> items = new ArrayList<>();
         for (Item it : raw) items.add(new Item(it.id(), it.kind(), it.source(), it.text(), it.png(), centre(it.vector(), centers.get(it.kind()))));
-        Json.MAPPER.writeValue(path.resolve(CENTERS).toFile(), centers);
+        RequestJson.MAPPER.writeValue(path.resolve(CENTERS).toFile(), centers);
         try (FSDirectory d = FSDirectory.open(path);
              IndexWriter w = new IndexWriter(d, new IndexWriterConfig().setOpenMode(IndexWriterConfig.OpenMode.CREATE))) {
             for (Item it : items) {
@@ -112,7 +117,7 @@ public final class VectorIndex implements AutoCloseable {
             Document d = stored.document(sd.doc);
             BytesRef png = d.getBinaryValue("png");
             out.add(new Hit(d.get("id"), d.get("kind"), d.get("source"), d.get("text"),
-                    png == null ? null : java.util.Arrays.copyOfRange(png.bytes, png.offset, png.offset + png.length),
+                    png == null ? null : Arrays.copyOfRange(png.bytes, png.offset, png.offset + png.length),
                     2.0 * sd.score - 1.0));   // Lucene's DOT_PRODUCT score is (1 + dot) / 2
         }
         return out;

@@ -3,6 +3,7 @@ package m6j.train;
 import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
+import m6j.optim.AdamW;
 import org.bytedeco.pytorch.Tensor;
 
 /**

@@ -1,8 +1,11 @@
 package m6j.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.checkpoint.Checkpoint;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
+import m6j.optim.AdamW;
+import m6j.runtime.Json;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -39,9 +42,9 @@ public final class Delink {
         }
         opt.load(widened, optStep, l.dir().toString());
         int step = l.trainer() == null ? 0 : l.trainer().path("step").asInt();
-        ObjectNode trainer = l.trainer() == null ? m6j.model.Presets.JSON.createObjectNode() : ((ObjectNode) l.trainer()).deepCopy();
+        ObjectNode trainer = l.trainer() == null ? Json.MAPPER.createObjectNode() : ((ObjectNode) l.trainer()).deepCopy();
         trainer.put("delinkedFrom", l.dir().toString());
-        return Checkpoint.save(out, step, real, opt, l.tokenizer(), trainer, 3);
+        return CheckpointWriter.save(out, step, real, opt, l.tokenizer(), trainer, 3);
     }
 
     /** Every real parameter takes the value of its shared counterpart (blocks.i.X reads blocks.0.X). */

@@ -1,6 +1,5 @@
 package m6j.train;
 
-import javax.imageio.ImageIO;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -15,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 
 /** Draws loss curves (one smoothed line per series) to a PNG with Java2D; no charting dependency needed for this. */
 public final class LossPlot {

@@ -4,18 +4,22 @@ import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.MoeConfig;
+import m6j.optim.AdamW;
 import m6j.runtime.Memory;
-import m6j.runtime.Tensors;
+import m6j.task.Batch;
+import m6j.task.Loss;
+import m6j.task.Objective;
+import m6j.task.Sequence;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * Times full training steps (forward, loss, backward, clip, AdamW) on fixed-shape image+text batches and
@@ -39,11 +43,11 @@ public final class TrainBench {
     private TrainBench() {}
 
     public static Result run(M6Config c, int batch, int textLen, int warmup, int steps) {
-        return run(c, batch, textLen, warmup, steps, java.util.Set.of());
+        return run(c, batch, textLen, warmup, steps, Set.of());
     }
 
     /** checkpointed: blocks whose activations are recomputed in backward. */
-    public static Result run(M6Config c, int batch, int textLen, int warmup, int steps, java.util.Set<Integer> checkpointed) {
+    public static Result run(M6Config c, int batch, int textLen, int warmup, int steps, Set<Integer> checkpointed) {
         M6Model model = new M6Model(c, ScalarType.Float, 1);
         AdamW opt = new AdamW(model.params.named(), AdamW.Options.defaults(0.05));
         Random rng = new Random(1);
@@ -55,7 +59,7 @@ public final class TrainBench {
                 Batch b = batch(c, batch, textLen, rng);
                 t0 = System.nanoTime();
                 ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed, 1.0);
-                Tensor loss = Trainer.loss(model, b, ctx);
+                Tensor loss = Loss.of(model, b, ctx);
                 ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
                 loss.item_double();
                 t0 = System.nanoTime() - t0;

@@ -1,6 +1,9 @@
 package m6j.train;
 
+import m6j.task.Objective;
+
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
 
 /**
@@ -29,7 +32,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
 
     /** "itt=0.5,lm=0.3" -> weights. */
     public static Map<Objective, Double> parseMixture(String s) {
-        Map<Objective, Double> m = new java.util.EnumMap<>(Objective.class);
+        Map<Objective, Double> m = new EnumMap<>(Objective.class);
         for (String part : s.split(",")) {
             String[] kv = part.split("=");
             if (kv.length != 2) throw new IllegalArgumentException("bad --mixture entry '" + part + "' (want task=weight)");

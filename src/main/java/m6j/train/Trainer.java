@@ -2,6 +2,7 @@ package m6j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.Example;
 import m6j.data.Split;
@@ -10,24 +11,36 @@ import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.Presets;
+import m6j.offload.OffloadPlan;
+import m6j.offload.Offloader;
+import m6j.optim.AdamW;
+import m6j.optim.LrSchedule;
 import m6j.runtime.Devices;
+import m6j.runtime.Json;
 import m6j.runtime.Memory;
 import m6j.runtime.Tensors;
+import m6j.task.Batch;
+import m6j.task.ImageCodeData;
+import m6j.task.Loss;
+import m6j.task.Objective;
+import m6j.task.Seeds;
+import m6j.task.TrainData;
+import m6j.vq.ImageVocab;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.CrossEntropyLossOptions;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.kSum;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -37,7 +50,9 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 
 /**
  * The pretraining loop: per step, pick an objective from the mixture (seeded by step), build its batch,
@@ -57,7 +72,7 @@ public final class Trainer {
     private final List<StepRecord> history = new ArrayList<>();
     private int step;
     private Path lastCheckpoint;
-    private java.util.Set<Integer> checkpointLayers = java.util.Set.of();
+    private Set<Integer> checkpointLayers = Set.of();
     private double maxSeconds = Double.POSITIVE_INFINITY;
 
     /** Starts a new run, or with resume continues from the run directory's latest complete checkpoint. */
@@ -68,11 +83,11 @@ public final class Trainer {
     public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log, Cluster cluster) throws IOException {
         this.o = o;
         this.cluster = cluster;
-        if (!cluster.leader()) log = new PrintStream(java.io.OutputStream.nullOutputStream());
+        if (!cluster.leader()) log = new PrintStream(OutputStream.nullOutputStream());
         this.log = log;
         Corpus corpus = Corpus.open(o.corpus());
         Files.createDirectories(o.runDir());
-        var ckpt = resume ? Checkpoint.latest(o.runDir()) : java.util.Optional.<Path>empty();
+        var ckpt = resume ? Checkpoint.latest(o.runDir()) : Optional.<Path>empty();
         if (resume && ckpt.isEmpty()) log.println("m6j: no checkpoint in " + o.runDir() + "; starting from scratch");
         if (o.memoryBudget() > 0 && cluster.world() > 1)
             throw new IllegalArgumentException("--memory-budget works in one process only (not with --dp/--ep or launch) for now");
@@ -86,9 +101,9 @@ public final class Trainer {
                 M6Config cfg = Presets.read(dir.resolve(Checkpoint.CONFIG));
                 off = offloader(cfg, o, log);
                 model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
-                t = Presets.JSON.readTree(dir.resolve(Checkpoint.TRAINER).toFile());
+                t = Json.MAPPER.readTree(dir.resolve(Checkpoint.TRAINER).toFile());
                 opt = new AdamW(off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
-                Checkpoint.loadInto(dir, model, opt, off, t.path("optimizerStep").asLong());
+                off.resume(dir, model, opt, t.path("optimizerStep").asLong());
             } else {
                 Checkpoint.Loaded l = Checkpoint.load(ckpt.get(), cluster.shard());
                 tok = l.tokenizer();
@@ -110,7 +125,7 @@ public final class Trainer {
             if (cluster.leader()) tokenizer(corpus, preset.vocabSize(), o.sentinels(), tokFile, log);
             cluster.barrier();                                  // the others read the leader's tokenizer
             tok = Tokenizer.load(tokFile);
-            M6Config cfg = preset.withVocab(tok.vocabSize() + m6j.vq.ImageVocab.extraTokens(o.runDir()));   // + image codes
+            M6Config cfg = preset.withVocab(tok.vocabSize() + ImageVocab.extraTokens(o.runDir()));   // + image codes
             off = o.memoryBudget() > 0 ? offloader(cfg, o, log) : null;
             model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
             data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
@@ -150,10 +165,10 @@ public final class Trainer {
     }
 
     /** Activation checkpointing (recompute in backward) for these block indices. */
-    public Trainer checkpointLayers(java.util.Set<Integer> layers) {
+    public Trainer checkpointLayers(Set<Integer> layers) {
         for (int l : layers) if (l < 0 || l >= model.config.nLayers())
             throw new IllegalArgumentException("--checkpoint-layers: no block " + l + " (0.." + (model.config.nLayers() - 1) + ")");
-        checkpointLayers = java.util.Set.copyOf(layers);
+        checkpointLayers = Set.copyOf(layers);
         return this;
     }
 
@@ -184,11 +199,11 @@ public final class Trainer {
                 .setConsumer(cluster.leader() ? new ConsoleProgressBarConsumer(System.err, 110) : new DelegatingProgressBarConsumer(s -> {})).startsFrom(step, Duration.ZERO).build();
              BufferedWriter metrics = cluster.leader()
                      ? Files.newBufferedWriter(metricsFile(), StandardOpenOption.CREATE, StandardOpenOption.APPEND)
-                     : new BufferedWriter(java.io.Writer.nullWriter())) {
+                     : new BufferedWriter(Writer.nullWriter())) {
             while (step < until) {
                 StepRecord r = trainStep();
                 history.add(r);
-                metrics.write(Presets.JSON.writeValueAsString(r));
+                metrics.write(Json.MAPPER.writeValueAsString(r));
                 metrics.newLine();
                 step++;
                 pb.stepTo(step);
@@ -206,7 +221,7 @@ public final class Trainer {
                     metrics.flush();
                     String check = cluster.verifyReplicas(model);
                     if (!check.isEmpty()) log.println("m6j: step " + step + ": " + check);
-                    lastCheckpoint = Checkpoint.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster, off);
+                    lastCheckpoint = CheckpointWriter.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster, off);
                     if (cluster.leader()) plot();
                 }
             }
@@ -231,7 +246,7 @@ public final class Trainer {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
                 ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros).offload(off, 1.0 / micros);
-                Tensor lossT = loss(model, b, ctx);
+                Tensor lossT = Loss.of(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
                 cluster.backward(total.div(Tensors.scalar(micros)), ctx);
                 loss += lossT.item_double();
@@ -259,29 +274,6 @@ public final class Trainer {
                 sums[2] / (ms / 1000), Memory.rss());
     }
 
-    /**
-     * Mean cross-entropy of the batch's target positions. Hidden states are gathered before the LM head, and the
-     * head runs in chunks of about 8 MB of logits: glibc serves blocks over 32 MB with fresh mmaps, and on these
-     * VMs page-faulting a 70 MB logits tensor every step made the head 7x slower than the matmul behind it.
-     */
-    public static Tensor loss(M6Model model, Batch b, ForwardContext ctx) {
-        Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
-        Tensor flat = h.reshape(-1, model.config.dModel());                              // (B*S, d)
-        Tensor pos = Devices.like(h, b.lossPositions()), tgt = Devices.like(h, b.targets());
-        int n = b.targetCount();
-        int chunk = (int) Math.max(64, Math.min(4096, (8L << 20) / (4L * model.config.vocabSize())));
-        CrossEntropyLossOptions sum = new CrossEntropyLossOptions();
-        sum.reduction().put(new kSum());
-        Tensor total = null;
-        for (int i = 0; i < n; i += chunk) {
-            int len = Math.min(chunk, n - i);
-            Tensor logits = model.logits(flat.index_select(0, pos.narrow(0, i, len)));  // (len, V)
-            Tensor l = torch.cross_entropy(logits, tgt.narrow(0, i, len), sum);
-            total = total == null ? l : total.add(l);
-        }
-        return total.div(Tensors.scalar(n));
-    }
-
     private Objective pick(Random rng) {
         double total = 0;
         for (double w : o.mixture().values()) total += w;
@@ -297,13 +289,13 @@ public final class Trainer {
     }
 
     private ObjectNode trainerState() {
-        ObjectNode n = Presets.JSON.createObjectNode();
+        ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("step", step);
         n.put("seed", o.seed());
         n.put("optimizerStep", opt.step());
         ObjectNode pos = n.putObject("position");
         data.position().forEach((k, v) -> pos.put(k.id(), v));
-        n.set("options", Presets.JSON.valueToTree(o));
+        n.set("options", Json.MAPPER.valueToTree(o));
         return n;
     }
 
@@ -316,7 +308,7 @@ public final class Trainer {
         for (String line : Files.readAllLines(metricsFile())) {
             if (line.isBlank()) continue;
             try {
-                StepRecord r = Presets.JSON.readValue(line, StepRecord.class);
+                StepRecord r = Json.MAPPER.readValue(line, StepRecord.class);
                 if (r.step() < step) { history.add(r); keep.add(line); }
             } catch (IOException e) {
                 // a line cut by the interruption: dropped

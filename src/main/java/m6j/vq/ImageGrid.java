@@ -1,11 +1,11 @@
 package m6j.vq;
 
-import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 /** PNG writing: single RGB images and contact sheets (a grid with a 1-pixel white gutter, optionally scaled up). */
 public final class ImageGrid {

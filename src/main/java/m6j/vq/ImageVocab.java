@@ -1,6 +1,6 @@
 package m6j.vq;
 
-import m6j.model.Presets;
+import m6j.runtime.Json;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -41,7 +41,7 @@ public record ImageVocab(int codebookSize, int grid, int promptLen, String vqgan
         if (!runDir.resolve(VQGAN_DIR).toAbsolutePath().normalize().equals(vqganDir.toAbsolutePath().normalize()))
             VqCheckpoint.copy(vqganDir, runDir.resolve(VQGAN_DIR));
         Files.createDirectories(runDir);
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(runDir.resolve(FILE).toFile(), v);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(runDir.resolve(FILE).toFile(), v);
         return v;
     }
 
@@ -50,7 +50,7 @@ public record ImageVocab(int codebookSize, int grid, int promptLen, String vqgan
         Path f = home(runOrCheckpoint).resolve(FILE);
         if (!Files.isRegularFile(f)) return Optional.empty();
         try {
-            return Optional.of(Presets.JSON.readValue(f.toFile(), ImageVocab.class));
+            return Optional.of(Json.MAPPER.readValue(f.toFile(), ImageVocab.class));
         } catch (IOException | IllegalArgumentException e) {
             throw new IOException("bad " + f + ": " + e.getMessage(), e);
         }

@@ -1,9 +1,12 @@
 package m6j.vq;
 
 import m6j.runtime.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
 import java.util.Random;
@@ -32,7 +35,7 @@ public final class Quantizer {
         this.d = d;
         this.decay = decay;
         this.restartAfter = restartAfter;
-        codebook = buffers.add("quant.codebook", () -> Tensors.normal(1.0, org.bytedeco.pytorch.global.torch.ScalarType.Float, k, d));
+        codebook = buffers.add("quant.codebook", () -> Tensors.normal(1.0, ScalarType.Float, k, d));
         clusterSize = new float[k];
         embedSum = new float[k * d];
         lastUsed = new long[k];
@@ -55,9 +58,9 @@ public final class Quantizer {
 
     /** (N, D) -> (N) index of the nearest code (squared Euclidean distance). */
     public Tensor nearest(Tensor flat) {
-        Tensor dist = flat.pow(Tensors.scalar(2)).sum(new long[]{1}, true, new org.bytedeco.pytorch.ScalarTypeOptional())
+        Tensor dist = flat.pow(Tensors.scalar(2)).sum(new long[]{1}, true, new ScalarTypeOptional())
                 .sub(flat.matmul(codebook.t()).mul(Tensors.scalar(2)))
-                .add(codebook.pow(Tensors.scalar(2)).sum(new long[]{1}, false, new org.bytedeco.pytorch.ScalarTypeOptional()));  // (N, K)
+                .add(codebook.pow(Tensors.scalar(2)).sum(new long[]{1}, false, new ScalarTypeOptional()));  // (N, K)
         return dist.argmin(new LongOptional(1), false);
     }
 
@@ -72,7 +75,7 @@ public final class Quantizer {
      * Returns how many codes were restarted. Must run outside a PointerScope.
      */
     public int update(float[] z, long[] idx, Random rng) {
-        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+        if (PointerScope.getInnerScope() != null)
             throw new IllegalStateException("Quantizer.update must run outside a PointerScope");
         int n = idx.length;
         float[] e = new float[k * d];

@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -24,7 +25,7 @@ public final class VqCheckpoint {
         all.putAll(m.buffers.named());
         Path tmp = dir.resolve(MODEL + ".tmp");
         Safetensors.write(tmp, all, Map.of("format", "m6j-vqgan", "preset", m.config.name()));
-        Files.move(tmp, dir.resolve(MODEL), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, dir.resolve(MODEL), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         if (d != null) Safetensors.write(dir.resolve(DISC), d.weights.named(), Map.of("format", "m6j-vqgan-disc"));
         m.config.write(dir.resolve(CONFIG));
     }
@@ -53,6 +54,6 @@ public final class VqCheckpoint {
         Files.createDirectories(dest);
         for (String f : new String[]{CONFIG, MODEL, "train.json"})
             if (Files.isRegularFile(from.resolve(f)))
-                Files.copy(from.resolve(f), dest.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                Files.copy(from.resolve(f), dest.resolve(f), StandardCopyOption.REPLACE_EXISTING);
     }
 }

@@ -1,7 +1,7 @@
 package m6j.vq;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import m6j.model.Presets;
+import m6j.runtime.Json;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,15 +35,15 @@ public record VqConfig(String name, int imageSize, int channels, int[] widths, i
     /** Codes per image (grid^2). */
     public int codes() { return grid() * grid(); }
 
-    private static final JsonNode ALL = Presets.resource("/m6j/vqgan-presets.json");
+    private static final JsonNode ALL = Json.resource("/m6j/vqgan-presets.json");
 
-    public static List<String> names() { return Presets.names(ALL); }
+    public static List<String> names() { return Json.presetNames(ALL); }
 
-    public static VqConfig preset(String name) { return fromJson(Presets.entry(ALL, name, "VQGAN preset")); }
+    public static VqConfig preset(String name) { return fromJson(Json.presetEntry(ALL, name, "VQGAN preset")); }
 
     public static VqConfig fromJson(JsonNode n) {
         try {
-            return Presets.JSON.treeToValue(n, VqConfig.class);
+            return Json.MAPPER.treeToValue(n, VqConfig.class);
         } catch (IOException e) {
             throw new IllegalArgumentException("bad VQGAN config: " + e.getMessage(), e);
         }
@@ -52,7 +52,7 @@ public record VqConfig(String name, int imageSize, int channels, int[] widths, i
     public static VqConfig read(Path file) throws IOException {
         if (!Files.isRegularFile(file)) throw new IOException("missing VQGAN config: " + file);
         try {
-            return fromJson(Presets.JSON.readTree(file.toFile()));
+            return fromJson(Json.MAPPER.readTree(file.toFile()));
         } catch (IllegalArgumentException e) {
             throw new IOException("bad VQGAN config " + file + ": " + e.getMessage(), e);
         }
@@ -60,6 +60,6 @@ public record VqConfig(String name, int imageSize, int channels, int[] widths, i
 
     public void write(Path file) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), this);
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), this);
     }
 }

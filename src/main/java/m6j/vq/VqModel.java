@@ -1,11 +1,13 @@
 package m6j.vq;
 
+import m6j.runtime.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -83,9 +85,9 @@ public final class VqModel {
                 Tensor x = Pixels.toTensor(part, config.imageSize(), config.channels());
                 Tensor z = encode(x);
                 Tensor idx = quantizer.nearest(z.permute(0, 2, 3, 1).reshape(-1, config.codeDim()));
-                long[] all = m6j.runtime.Tensors.toLongs(idx);
+                long[] all = Tensors.toLongs(idx);
                 int per = config.codes();
-                for (int i = 0; i < part.size(); i++) out[s + i] = java.util.Arrays.copyOfRange(all, i * per, (i + 1) * per);
+                for (int i = 0; i < part.size(); i++) out[s + i] = Arrays.copyOfRange(all, i * per, (i + 1) * per);
             }
         }
         return out;
@@ -105,7 +107,7 @@ public final class VqModel {
         }
         List<byte[]> out = new ArrayList<>();
         try (NoGradGuard ng = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            Tensor c = m6j.runtime.Tensors.longs(flat, codes.length, g, g);
+            Tensor c = Tensors.longs(flat, codes.length, g, g);
             out.addAll(Pixels.toRgb(decode(quantizer.lookup(c))));
         }
         return out;

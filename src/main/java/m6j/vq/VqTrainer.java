@@ -1,12 +1,13 @@
 package m6j.vq;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import m6j.model.Presets;
+import m6j.optim.AdamW;
+import m6j.optim.LrSchedule;
+import m6j.runtime.Json;
 import m6j.runtime.Tensors;
-import m6j.train.AdamW;
-import m6j.train.LrSchedule;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.BufferedWriter;
@@ -87,8 +88,8 @@ public final class VqTrainer {
                     Tensor loss = recL.add(q.commitLoss().mul(Tensors.scalar(c.commitment())));
                     if (adv) {
                         Tensor g = disc.apply(xr, true).mean().neg();                               // generator: fool D
-                        Tensor dl = torch.relu(Tensors.ones(org.bytedeco.pytorch.global.torch.ScalarType.Float, 1).sub(disc.apply(x, false))).mean()
-                                .add(torch.relu(Tensors.ones(org.bytedeco.pytorch.global.torch.ScalarType.Float, 1).add(disc.apply(xr.detach(), false))).mean());
+                        Tensor dl = torch.relu(Tensors.ones(ScalarType.Float, 1).sub(disc.apply(x, false))).mean()
+                                .add(torch.relu(Tensors.ones(ScalarType.Float, 1).add(disc.apply(xr.detach(), false))).mean());
                         loss = loss.add(g.mul(Tensors.scalar(c.discWeight()))).add(dl);
                         adversarial = g.item_double();
                         dLoss = dl.item_double();
@@ -108,11 +109,11 @@ public final class VqTrainer {
                 recSum += rec; pplSum += ppl; advSum += adversarial; dSum += dLoss; n++;
                 if ((step + 1) % o.logEvery() == 0 || step + 1 == o.steps()) {
                     double s = (System.nanoTime() - t0) / 1e9;
-                    ObjectNode r = Presets.JSON.createObjectNode();
+                    ObjectNode r = Json.MAPPER.createObjectNode();
                     r.put("step", step + 1).put("mse", recSum / n).put("psnr", Pixels.psnr(recSum / n * 127.5 * 127.5))
                             .put("perplexity", ppl(pplSum / n)).put("restarted", restartSum).put("gAdv", advSum / n).put("dLoss", dSum / n)
                             .put("lr", lr).put("seconds", s);
-                    metrics.write(Presets.JSON.writeValueAsString(r));
+                    metrics.write(Json.MAPPER.writeValueAsString(r));
                     metrics.newLine();
                     metrics.flush();
                     log.printf("step %5d  mse %.4f (%.1f dB)  batch perplexity %.1f  restarted %d  adv %.3f  D %.3f  %.0f ms/step%n",
@@ -133,11 +134,11 @@ public final class VqTrainer {
         VqCheckpoint.save(o.out(), model, disc);
         sample(fixed, step);
         VqEval.Report rep = VqEval.run(model, held, 64);
-        ObjectNode info = Presets.JSON.createObjectNode();
+        ObjectNode info = Json.MAPPER.createObjectNode();
         info.put("steps", step).put("batchSize", o.batchSize()).put("lr", o.lr()).put("seed", o.seed())
                 .put("trainImages", train.size()).put("seconds", seconds);
-        info.set("heldOut", Presets.JSON.valueToTree(rep));
-        Presets.JSON.writerWithDefaultPrettyPrinter().writeValue(o.out().resolve("train.json").toFile(), info);
+        info.set("heldOut", Json.MAPPER.valueToTree(rep));
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(o.out().resolve("train.json").toFile(), info);
         log.printf("m6j: trained %d steps in %.1f min -> %s%n", step, seconds / 60, o.out());
         return rep;
     }

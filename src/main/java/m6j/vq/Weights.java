@@ -1,9 +1,12 @@
 package m6j.vq;
 
 import m6j.runtime.Tensors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,15 +49,15 @@ public final class Weights {
 
     /** Copies values in by name (outside a PointerScope), checking names and shapes. */
     public void load(Map<String, Tensor> src, String source) {
-        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+        if (PointerScope.getInnerScope() != null)
             throw new IllegalStateException("Weights.load must run outside a PointerScope");
         for (var e : map.entrySet()) {
             Tensor s = src.get(e.getKey());
             if (s == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");
-            if (!java.util.Arrays.equals(Tensors.shape(s), Tensors.shape(e.getValue())))
+            if (!Arrays.equals(Tensors.shape(s), Tensors.shape(e.getValue())))
                 throw new IllegalArgumentException(source + ": tensor '" + e.getKey() + "' has shape "
-                        + java.util.Arrays.toString(Tensors.shape(s)) + ", expected " + java.util.Arrays.toString(Tensors.shape(e.getValue())));
-            try (var ng = new org.bytedeco.pytorch.NoGradGuard()) {
+                        + Arrays.toString(Tensors.shape(s)) + ", expected " + Arrays.toString(Tensors.shape(e.getValue())));
+            try (var ng = new NoGradGuard()) {
                 e.getValue().copy_(s.to(ScalarType.Float));
             }
         }

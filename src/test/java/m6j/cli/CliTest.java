@@ -3,9 +3,12 @@ package m6j.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import javax.imageio.ImageIO;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,14 +26,14 @@ class CliTest {
 
     @Test void plotJoinsContinuedRunsAndDrawsChosenObjectives(@TempDir Path dir) throws Exception {
         Path a = dir.resolve("pseudo"), b = dir.resolve("delinked"), png = dir.resolve("p.png");
-        java.nio.file.Files.createDirectories(a);
-        java.nio.file.Files.createDirectories(b);
+        Files.createDirectories(a);
+        Files.createDirectories(b);
         String rec = "{\"step\":%d,\"objective\":\"%s\",\"loss\":%f,\"ms\":1000}";
-        java.nio.file.Files.writeString(a.resolve("metrics.jsonl"), rec.formatted(0, "lm", 8.0) + "\n" + rec.formatted(1, "itt", 5.0) + "\n");
-        java.nio.file.Files.writeString(b.resolve("metrics.jsonl"), rec.formatted(2, "lm", 7.0) + "\n");
+        Files.writeString(a.resolve("metrics.jsonl"), rec.formatted(0, "lm", 8.0) + "\n" + rec.formatted(1, "itt", 5.0) + "\n");
+        Files.writeString(b.resolve("metrics.jsonl"), rec.formatted(2, "lm", 7.0) + "\n");
         Run r = run("plot", a + "+" + b, "--objective", "lm", "--out", png.toString());
         assertThat(r.code()).as(r.err()).isZero();
-        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        BufferedImage img = ImageIO.read(png.toFile());
         assertThat(img.getWidth()).isEqualTo(900);
         assertThat(run("plot", a.toString(), "--x", "hours", "--out", png.toString()).code()).isEqualTo(2);
         assertThat(run("plot", dir.resolve("missing").toString(), "--out", png.toString()).err()).contains("no metrics.jsonl");

@@ -2,10 +2,11 @@ package m6j.model;
 
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
+import org.assertj.core.api.Assertions;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -91,7 +92,7 @@ class M6ModelTest {
             for (int i = 2; i < toks.length; i++) {
                 Tensor step = m.logits(m.forward(null, Tensors.longs(new long[]{toks[i]}, 1, 1), i, null, cache, ForwardContext.eval()));
                 double[] a = Tensors.toDoubles(step), b = Tensors.toDoubles(full.narrow(1, C.patches() + i, 1));
-                for (int j = 0; j < a.length; j++) assertThat(a[j]).isCloseTo(b[j], org.assertj.core.api.Assertions.within(1e-9));
+                for (int j = 0; j < a.length; j++) assertThat(a[j]).isCloseTo(b[j], Assertions.within(1e-9));
             }
         }
     }

@@ -4,10 +4,12 @@ import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import java.util.function.DoubleSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -43,7 +45,7 @@ class MoeFfnTest {
         }
     }
 
-    private static void checkFd(Tensor t, double[] analytic, java.util.function.DoubleSupplier f, double eps) {
+    private static void checkFd(Tensor t, double[] analytic, DoubleSupplier f, double eps) {
         Tensor flat = t.view(-1);
         for (int i = 0; i < analytic.length; i += Math.max(1, analytic.length / 12)) {
             double orig = flat.get(i).item_double();

@@ -1,5 +1,6 @@
 package m6j.parallel;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.cli.Main;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
@@ -8,9 +9,9 @@ import m6j.model.ExpertShard;
 import m6j.model.M6Config;
 import m6j.model.MoeConfig;
 import m6j.model.Presets;
+import m6j.runtime.Json;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
-import m6j.train.Checkpoint;
 import org.bytedeco.pytorch.Tensor;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -70,7 +72,7 @@ class ParallelTrainingTest {
 
     static double[] losses(Path run) throws IOException {
         return Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())
-                .mapToDouble(l -> { try { return Presets.JSON.readTree(l).path("loss").asDouble(); } catch (IOException e) { throw new RuntimeException(e); } })
+                .mapToDouble(l -> { try { return Json.MAPPER.readTree(l).path("loss").asDouble(); } catch (IOException e) { throw new RuntimeException(e); } })
                 .toArray();
     }
 
@@ -112,7 +114,26 @@ class ParallelTrainingTest {
         assertThat(run(train(at1, STEPS + 3, "--accum", "4", "--resume"))).isZero();
         double[] a4 = losses(at4), a1 = losses(at1);
         assertThat(a4).hasSize(STEPS + 3);
-        assertSameLosses(java.util.Arrays.copyOfRange(a4, STEPS, STEPS + 3), java.util.Arrays.copyOfRange(a1, STEPS, STEPS + 3));
+        assertSameLosses(Arrays.copyOfRange(a4, STEPS, STEPS + 3), Arrays.copyOfRange(a1, STEPS, STEPS + 3));
+    }
+
+    /**
+     * Full collections in the workers between handing each native store to its native owner and the owner's use
+     * (-Dm6j.gcDuringRendezvous, passed on to the workers by the launcher): a store only libtorch still references
+     * would be freed by then and the next store call would crash the worker (it did: SIGSEGV in PrefixStore::set).
+     */
+    @Test void rendezvousSurvivesCollectionsBetweenStoreAndGroupCreation() throws IOException {
+        Path run = dir.resolve("gc");
+        System.setProperty("m6j.gcDuringRendezvous", "true");
+        try {
+            assertThat(launch(2, train(run, 3, "--dp", "2"))).isZero();
+        } finally {
+            System.clearProperty("m6j.gcDuringRendezvous");
+        }
+        assertThat(losses(run)).hasSize(3);
+        try (var s = Files.list(run)) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("hs_err"));
+        }
     }
 
     @Test void aKilledWorkerIsNamedAndTheJobResumes() throws Exception {

@@ -5,10 +5,11 @@ import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.MoeConfig;
 import m6j.model.PrefixMask;
+import org.assertj.core.api.Assertions;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 
@@ -37,7 +38,7 @@ class CudaTest {
             Tensor mask = PrefixMask.of(new int[]{5, 5}, c.patches() + 3, 0);
             float[] a = Tensors.toFloats(cpu.forward(img, tok, 0, mask, null, ForwardContext.eval()));
             float[] b = Tensors.toFloats(gpu.forward(img, tok, 0, mask, null, ForwardContext.eval()));
-            for (int i = 0; i < a.length; i++) assertThat(b[i]).isCloseTo(a[i], org.assertj.core.api.Assertions.within(1e-3f));
+            for (int i = 0; i < a.length; i++) assertThat(b[i]).isCloseTo(a[i], Assertions.within(1e-3f));
         }
     }
 }

@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -62,7 +63,7 @@ class SafetensorsTest {
         Path cut = dir.resolve("cut.safetensors");
         Safetensors.write(cut, Map.of("a", Tensors.normal(1, ScalarType.Float, 100)), Map.of());
         byte[] b = Files.readAllBytes(cut);
-        Files.write(cut, java.util.Arrays.copyOf(b, b.length - 10));
+        Files.write(cut, Arrays.copyOf(b, b.length - 10));
         assertThatThrownBy(() -> Safetensors.read(cut)).isInstanceOf(IOException.class).hasMessageContaining(cut.toString());
     }
 }

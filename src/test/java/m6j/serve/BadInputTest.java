@@ -5,10 +5,13 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.util.Arrays;
 import java.util.Base64;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,7 +38,7 @@ class BadInputTest {
     static JsonNode bad(String path, String body, String key, int status, String code) throws Exception {
         HttpResponse<String> r = post(path, body, key);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
-        JsonNode e = Json.MAPPER.readTree(r.body()).get("error");
+        JsonNode e = RequestJson.MAPPER.readTree(r.body()).get("error");
         assertThat(e).as(r.body()).isNotNull();
         assertThat(e.get("message").asText()).isNotBlank();
         assertThat(e.get("type").asText()).isNotBlank();
@@ -102,8 +105,8 @@ class BadInputTest {
         bad("/v1/chat/completions", imageChat("data:image/png;base64,@@@not-base64@@@"), 400, "invalid_base64");
         String text = Base64.getEncoder().encodeToString("just some text, not a picture".getBytes());
         bad("/v1/chat/completions", imageChat("data:image/png;base64," + text), 400, "invalid_image");
-        byte[] png = java.nio.file.Files.readAllBytes(ServeFixture.samplePng());
-        String truncated = Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(png, png.length / 3));
+        byte[] png = Files.readAllBytes(ServeFixture.samplePng());
+        String truncated = Base64.getEncoder().encodeToString(Arrays.copyOf(png, png.length / 3));
         bad("/v1/chat/completions", imageChat("data:image/png;base64," + truncated), 400, "invalid_image");
         bad("/v1/chat/completions", imageChat("https://example.com/cat.png"), 400, "invalid_image_url");
         bad("/v1/embeddings", "{\"model\":\"m6j-test\",\"input\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64," + text + "\"}}]}", 400, "invalid_image");
@@ -139,14 +142,14 @@ class BadInputTest {
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(ServeFixture.plain().baseUrl() + "/v1/images/generations"))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"a red dress\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(400);
-        assertThat(Json.MAPPER.readTree(r.body()).get("error").get("code").asText()).isEqualTo("image_generation_unavailable");
+        assertThat(RequestJson.MAPPER.readTree(r.body()).get("error").get("code").asText()).isEqualTo("image_generation_unavailable");
         bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"size\":\"1024x1024\"}", 400, "invalid_value");
         bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"response_format\":\"url\"}", 400, "invalid_value");
     }
 
     @Test void clientThatDisconnectsMidStreamLeavesTheServerHealthy() throws Exception {
         for (int i = 0; i < 3; i++) {
-            try (java.net.Socket s = new java.net.Socket("127.0.0.1", server.port())) {
+            try (Socket s = new Socket("127.0.0.1", server.port())) {
                 String body = "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":30,\"stream\":true}";
                 s.getOutputStream().write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ServeFixture.KEY
                         + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n" + body).getBytes());

@@ -17,14 +17,15 @@ import com.openai.models.embeddings.CreateEmbeddingResponse;
 import com.openai.models.embeddings.EmbeddingCreateParams;
 import com.openai.models.images.ImageGenerateParams;
 import com.openai.models.images.ImagesResponse;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import javax.imageio.ImageIO;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.util.Base64;
 import java.util.List;
+import javax.imageio.ImageIO;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -97,7 +98,7 @@ class OpenAiSdkTest {
         assertThat(e).hasSize(ServeFixture.CONFIG.dModel());
         double n = 0;
         for (float f : e) n += f * f;
-        assertThat(n).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+        assertThat(n).isCloseTo(1.0, Offset.offset(1e-4));
     }
 
     @Test void imagesAsBase64Png() throws Exception {

@@ -1,15 +1,16 @@
 package m6j.serve;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Tokenizer;
 import m6j.infer.Generator;
 import m6j.infer.Sampling;
 import m6j.model.ForwardContext;
-import m6j.train.Checkpoint;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -81,7 +82,7 @@ class SchedulerTest {
     @Test void fullQueueAnswers429WithRetryAfter() throws Exception {
         try (Scheduler s = new Scheduler(l.model(), l.tokenizer(), new Scheduler.Options(1, 2, 60_000), new Metrics())) {
             // hold the model thread so nothing leaves the queue
-            java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+            CountDownLatch hold = new CountDownLatch(1);
             Thread t = new Thread(() -> { try { s.call(() -> { hold.await(); return null; }); } catch (Exception ignored) { } });
             t.start();
             Thread.sleep(200);

@@ -21,7 +21,7 @@ class SearchTest {
     static JsonNode search(String body) throws Exception {
         var r = BadInputTest.post("/v1/search", body, ServeFixture.KEY);
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return Json.MAPPER.readTree(r.body()).get("data");
+        return RequestJson.MAPPER.readTree(r.body()).get("data");
     }
 
     @Test void hnswAgreesWithExactSearch() {

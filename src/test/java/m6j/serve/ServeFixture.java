@@ -1,25 +1,25 @@
 package m6j.serve;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
 import m6j.data.Split;
-import m6j.vq.ImageVocab;
-import m6j.vq.VqConfig;
-import m6j.vq.VqTrainer;
 import m6j.model.M6Config;
 import m6j.model.MoeConfig;
 import m6j.runtime.Torch;
-import m6j.train.Checkpoint;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
+import m6j.vq.ImageVocab;
+import m6j.vq.VqConfig;
+import m6j.vq.VqTrainer;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -69,15 +69,15 @@ final class ServeFixture {
         Corpus c = Corpus.open(corpus);
         List<byte[]> imgs = c.examples(Split.TRAIN).stream().filter(e -> e.image() != null).map(e -> e.image()).toList();
         new VqTrainer(VqConfig.preset("colour32"), new VqTrainer.Options(vq, 3, 4, 1e-3, 1, 1, 100, 1e9), imgs, imgs.subList(0, 4),
-                new PrintStream(java.io.OutputStream.nullOutputStream())).run();
+                new PrintStream(OutputStream.nullOutputStream())).run();
         ImageVocab.setup(run, vq);
         TrainOptions o = new TrainOptions(corpus, run, 12, 8, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 12, 1,
                 TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1,t2i=1"), 8, 0);
-        new Trainer(CONFIG, o, false, new PrintStream(java.io.OutputStream.nullOutputStream())).run(12);
+        new Trainer(CONFIG, o, false, new PrintStream(OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());
         indexReport = IndexBuilder.build(new Embedder(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
-                new PrintStream(java.io.OutputStream.nullOutputStream()));
+                new PrintStream(OutputStream.nullOutputStream()));
         return loaded;
     }
 

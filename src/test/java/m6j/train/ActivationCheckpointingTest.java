@@ -6,11 +6,14 @@ import m6j.model.M6Model;
 import m6j.model.MoeConfig;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
+import m6j.task.Batch;
+import m6j.task.Loss;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -26,7 +29,7 @@ class ActivationCheckpointingTest {
         M6Model m = new M6Model(C, ScalarType.Double, 11);
         Batch b = TrainBench.batch(C, 4, 9, new Random(3));
         ForwardContext ctx = ForwardContext.train().checkpoint(layers, 0.5);
-        Tensor loss = Trainer.loss(m, b, ctx);
+        Tensor loss = Loss.of(m, b, ctx);
         ctx.backward(loss.add(ctx.auxLoss()).mul(Tensors.scalar(0.5)));
         Map<String, double[]> out = new HashMap<>();
         m.params.named().forEach((k, t) -> { if (t.grad().defined()) out.put(k, Tensors.toDoubles(t.grad())); });
@@ -38,7 +41,7 @@ class ActivationCheckpointingTest {
         Torch.init();
         Map<String, double[]> plain = grads(Set.of()), all = grads(Set.of(0, 1, 2)), some = grads(Set.of(1));
         assertThat(all.keySet()).isEqualTo(plain.keySet());
-        for (Map<String, double[]> other : java.util.List.of(all, some)) {
+        for (Map<String, double[]> other : List.of(all, some)) {
             for (var e : plain.entrySet()) {
                 double[] a = e.getValue(), b = other.get(e.getKey());
                 for (int i = 0; i < a.length; i++) assertThat(b[i]).as("%s[%d]", e.getKey(), i).isCloseTo(a[i], within(1e-12 + 1e-9 * Math.abs(a[i])));

@@ -1,8 +1,10 @@
 package m6j.train;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
 import m6j.runtime.Tensors;
+import m6j.task.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,9 @@
 package m6j.train;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.model.M6Config;
 import m6j.model.MoeConfig;
+import m6j.offload.OffloadPlan;
 import m6j.runtime.Safetensors;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Tensor;

@@ -1,5 +1,6 @@
 package m6j.train;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.Split;
 import m6j.infer.Captioner;

@@ -1,5 +1,6 @@
 package m6j.train;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class TrainerTest {
     static Path corpus;
-    static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
+    static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
     static final M6Config MICRO = new M6Config("micro", 300, 32, 2, 2, 64, 32, 32, 8, 3,
             new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
 

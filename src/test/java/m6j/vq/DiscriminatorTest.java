@@ -1,8 +1,8 @@
 package m6j.vq;
 
+import m6j.optim.AdamW;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
-import m6j.train.AdamW;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;

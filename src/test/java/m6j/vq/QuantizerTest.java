@@ -2,12 +2,14 @@ package m6j.vq;
 
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -75,7 +77,7 @@ class QuantizerTest {
         for (String name : VqConfig.names()) {
             VqConfig c = VqConfig.preset(name);
             VqModel m = new VqModel(c, 3);
-            try (var scope = new org.bytedeco.javacpp.PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            try (var scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
                 Tensor x = torch.randn(2, c.channels(), c.imageSize(), c.imageSize());
                 Tensor z = m.encode(x);
                 assertThat(Tensors.shape(z)).as(name).containsExactly(2, c.codeDim(), c.grid(), c.grid());
@@ -83,7 +85,7 @@ class QuantizerTest {
             }
             byte[] img = new byte[c.imageSize() * c.imageSize() * 3];
             new Random(2).nextBytes(img);
-            long[][] codes = m.codes(java.util.List.of(img), 8);
+            long[][] codes = m.codes(List.of(img), 8);
             assertThat(codes[0]).as(name).hasSize(c.codes());
             assertThat(m.images(codes).get(0)).as(name).hasSize(img.length);
         }

@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.offload;
 
 import m6j.model.ExpertShard;
 import m6j.model.M6Config;
@@ -9,8 +9,12 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -49,7 +53,7 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
             Map<Integer, List<Piece>> layer = pieces.computeIfAbsent(Integer.parseInt(name.split("\\.")[1]), k -> new TreeMap<>());
             boolean decay = shape.length >= 2;                  // as AdamW: matrices (batched expert tensors too)
             if (meta.params.isSharded(name)) {                  // (E, ...): one piece per expert row
-                long[] row = java.util.Arrays.copyOfRange(shape, 1, shape.length);
+                long[] row = Arrays.copyOfRange(shape, 1, shape.length);
                 long rowNumel = t.numel() / shape[0];
                 for (int x = 0; x < shape[0]; x++) {
                     List<Piece> ps = layer.computeIfAbsent(x, k -> new ArrayList<>());
@@ -79,7 +83,7 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
                     "--memory-budget %s is too small for %s: embeddings and other always-resident tensors need %s and one block's working set %s",
                     mib(budget), c.name(), mib(fixed), mib(working)));
         long free = budget - fixed - working, resident = fixed, ram = 0, disk = 0;
-        java.util.Set<String> residentNames = new java.util.LinkedHashSet<>(globals);
+        Set<String> residentNames = new LinkedHashSet<>(globals);
         int l = 0;
         for (; l < layers; l++) {                               // whole blocks, first to last, while they fit
             long n = byLayer.get(l).stream().mapToLong(Unit::numel).sum();
@@ -93,13 +97,13 @@ public record OffloadPlan(long budget, List<String> resident, List<Unit> units, 
             managed[k] = true;
             rest.addAll(byLayer.get(k));
         }
-        rest.sort(java.util.Comparator.comparingInt((Unit u) -> u.expert() < 0 ? 0 : 1));   // dense parts first: every step reads them
+        rest.sort(Comparator.comparingInt((Unit u) -> u.expert() < 0 ? 0 : 1));   // dense parts first: every step reads them
         for (Unit u : rest) {
             boolean fits = STATE * u.numel() <= free;
             if (fits) { free -= STATE * u.numel(); ram += STATE * u.numel(); } else disk += STATE * u.numel();
             placed.add(new Unit(u.layer(), u.expert(), u.pieces(), u.numel(), !fits));
         }
-        placed.sort(java.util.Comparator.comparingInt(Unit::layer).thenComparingInt(Unit::expert));
+        placed.sort(Comparator.comparingInt(Unit::layer).thenComparingInt(Unit::expert));
         return new OffloadPlan(budget, List.copyOf(residentNames), placed, managed, resident, working, ram, disk);
     }
 

@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.optim;
 
 /** Linear warmup to peak, then cosine decay to min at the last step. */
 public record LrSchedule(double peak, double min, int warmup, int total) {

@@ -1,6 +1,7 @@
-package m6j.train;
+package m6j.offload;
 
 import m6j.runtime.NativeIo;
+import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -8,6 +9,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +56,7 @@ final class Tiers implements Closeable {
             Files.deleteIfExists(f);
             files[k.ordinal()] = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE, StandardOpenOption.DELETE_ON_CLOSE);
-            if (end > 0) files[k.ordinal()].write(java.nio.ByteBuffer.allocate(1), end - 1);   // sized; unwritten = zeros
+            if (end > 0) files[k.ordinal()].write(ByteBuffer.allocate(1), end - 1);   // sized; unwritten = zeros
         }
     }
 
@@ -75,7 +77,7 @@ final class Tiers implements Closeable {
     void readInto(int u, Kind k, long from, Tensor dst) {
         if (!onDisk(u)) {
             try (NoGradGuard ng = new NoGradGuard(); Tensor flat = ram[u][k.ordinal()].narrow(0, from, dst.numel());
-                 Tensor src = flat.view(m6j.runtime.Tensors.shape(dst))) {
+                 Tensor src = flat.view(Tensors.shape(dst))) {
                 dst.copy_(src);
             }
             return;

@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.offload;
 
 import m6j.runtime.Safetensors;
 import org.bytedeco.pytorch.Tensor;

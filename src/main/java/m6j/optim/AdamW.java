@@ -1,11 +1,13 @@
-package m6j.train;
+package m6j.optim;
 
 import m6j.runtime.Tensors;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -55,7 +57,7 @@ public final class AdamW {
             for (var e : params.entrySet()) {
                 Tensor p = e.getValue(), g = p.grad();
                 if (g == null || !g.defined()) continue;
-                apply(p, g, m.get(e.getKey()), v.get(e.getKey()), p.dim() >= 2 ? java.util.List.of(p) : java.util.List.of(), o, lr, bc1, bc2);
+                apply(p, g, m.get(e.getKey()), v.get(e.getKey()), p.dim() >= 2 ? List.of(p) : List.of(), o, lr, bc1, bc2);
                 g.close();
             }
         }
@@ -65,7 +67,7 @@ public final class AdamW {
      * The AdamW update of one tensor in place (also used by the offloader, streaming units of flat state):
      * m, v moments; weight decay on the `decayed` views of p; bc1, bc2 the bias corrections of this step.
      */
-    static void apply(Tensor p, Tensor g, Tensor mm, Tensor vv, java.util.List<Tensor> decayed, Options o, double lr, double bc1, double bc2) {
+    public static void apply(Tensor p, Tensor g, Tensor mm, Tensor vv, List<Tensor> decayed, Options o, double lr, double bc1, double bc2) {
         mm.lerp_(g, Tensors.scalar(1 - o.beta1()));                       // m = b1 m + (1-b1) g
         vv.mul_(Tensors.scalar(o.beta2())).addcmul_(g, g, Tensors.scalar(1 - o.beta2()));
         if (o.weightDecay() > 0) for (Tensor d : decayed) d.mul_(Tensors.scalar(1 - lr * o.weightDecay()));
@@ -95,8 +97,8 @@ public final class AdamW {
         for (Tensor p : params.values()) p.mutable_grad().reset();   // mutable_grad() is the field itself
     }
 
-    static void requireNoScope(String what) {
-        if (org.bytedeco.javacpp.PointerScope.getInnerScope() != null)
+    public static void requireNoScope(String what) {
+        if (PointerScope.getInnerScope() != null)
             throw new IllegalStateException(what + " must run outside a PointerScope (it would free long-lived tensors)");
     }
 

@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.task;
 
 import java.util.Locale;
 

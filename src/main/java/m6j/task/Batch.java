@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.task;
 
 import m6j.model.PrefixMask;
 import m6j.runtime.Tensors;

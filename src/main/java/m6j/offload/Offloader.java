@@ -1,7 +1,11 @@
-package m6j.train;
+package m6j.offload;
 
+import m6j.checkpoint.Checkpoint;
 import m6j.model.LayerStore;
+import m6j.model.M6Model;
 import m6j.model.Params;
+import m6j.optim.AdamW;
+import m6j.runtime.Safetensors;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -9,17 +13,21 @@ import org.bytedeco.pytorch.global.torch;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Stream;
 
 /**
  * Granular offloading (M6's "granular CPU offloading", here with RAM and disk tiers): the blocks an
@@ -99,7 +107,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
 
     /** The parameters the plain optimizer keeps (everything not offloaded). */
     public Map<String, Tensor> resident(Map<String, Tensor> all) {
-        Map<String, Tensor> out = new java.util.LinkedHashMap<>();
+        Map<String, Tensor> out = new LinkedHashMap<>();
         all.forEach((k, t) -> { if (!manages(k)) out.put(k, t); });
         return out;
     }
@@ -311,20 +319,44 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     }
 
     /** Checkpoint entries: resident tensors as they are, offloaded ones gathered from their tier when written. */
-    public List<m6j.runtime.Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
+    public List<Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
         return new OffloadState(this).entries(tensors, prefix);
     }
 
-    /** Resume: offloaded weights and Adam moments from a checkpoint, one tensor at a time, into their tiers. */
-    public void load(m6j.runtime.Safetensors.Reader model, m6j.runtime.Safetensors.Reader optimizer) throws IOException {
-        new OffloadState(this).load(model, optimizer);
+    /**
+     * Resume of an offloaded run from checkpoint dir: resident weights and Adam moments copied in, offloaded ones
+     * streamed into their tiers, one tensor at a time (the whole state need not fit in memory).
+     */
+    public void resume(Path dir, M6Model model, AdamW opt, long optStep) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            if (s.anyMatch(p -> p.getFileName().toString().startsWith("experts-")))
+                throw new IOException(dir + " was written with expert parallelism; resume it without --memory-budget");
+        }
+        try (Safetensors.Reader mr = new Safetensors.Reader(dir.resolve(Checkpoint.MODEL));
+             Safetensors.Reader or = new Safetensors.Reader(dir.resolve(Checkpoint.OPTIMIZER));
+             NoGradGuard ng = new NoGradGuard()) {
+            Map<String, Tensor> state = new HashMap<>();
+            for (var e : resident(model.params.named()).entrySet()) {
+                Tensor t = mr.read(e.getKey());
+                try {
+                    e.getValue().copy_(model.shardOf(e.getKey(), t, e.getValue(), dir.resolve(Checkpoint.MODEL).toString()));
+                } catch (IllegalArgumentException ex) {
+                    throw new IOException(ex.getMessage(), ex);
+                }
+                t.close();
+                for (String p : new String[]{"m.", "v."}) state.put(p + e.getKey(), or.read(p + e.getKey()));
+            }
+            opt.load(state, optStep, dir.resolve(Checkpoint.OPTIMIZER).toString());
+            state.values().forEach(Tensor::close);
+            new OffloadState(this).load(mr, or);
+        }
     }
 
     // ---- for OffloadState
 
     Tiers tiers() { return tiers; }
 
-    java.util.Set<String> offloadedNames() { return params.keySet(); }
+    Set<String> offloadedNames() { return params.keySet(); }
 
     long[] fullShape(String name) { return fullShape.get(name); }
 

@@ -1,4 +1,4 @@
-package m6j.train;
+package m6j.task;
 
 /**
  * One training sequence over text positions: ids fed in, how many leading text positions are in the

@@ -4,21 +4,23 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.runtime.Json;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
 /** Request-body reading with OpenAI-style errors: each typed getter names the parameter that is wrong. */
-public final class Json {
-    public static final ObjectMapper MAPPER = new ObjectMapper();
+public final class RequestJson {
+    public static final ObjectMapper MAPPER = Json.MAPPER;
 
-    private Json() {}
+    private RequestJson() {}
 
     public static ObjectNode parseObject(byte[] body) {
         JsonNode n;
         try {
             n = MAPPER.readTree(body);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             String m = e.getMessage() == null ? "" : e.getMessage().split("\n")[0];
             throw new ApiError(400, "invalid_request_error", "invalid_json", null, "Request body is not valid JSON: " + m, 0);
         }

@@ -1,8 +1,9 @@
-package m6j.train;
+package m6j.task;
 
 import m6j.data.Tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -76,7 +77,7 @@ public final class Sequences {
 
     private Sequence withPrefix(int[] prefix, int[] target) {
         int[] in = concat(prefix, target);
-        if (in.length > maxLen) in = java.util.Arrays.copyOf(in, maxLen);
+        if (in.length > maxLen) in = Arrays.copyOf(in, maxLen);
         int[] tgt = new int[in.length];
         for (int j = 0; j < in.length; j++) tgt[j] = j < prefix.length - 1 ? -1 : (j + 1 < in.length ? in[j + 1] : eos);
         return new Sequence(in, prefix.length, tgt);
@@ -111,12 +112,12 @@ public final class Sequences {
         return src.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    private static int[] clip(int[] a, int max) { return a.length <= max ? a : java.util.Arrays.copyOf(a, max); }
+    private static int[] clip(int[] a, int max) { return a.length <= max ? a : Arrays.copyOf(a, max); }
 
     private static int[] crop(int[] a, int max, Random rng) {
         if (a.length <= max) return a;
         int start = rng.nextInt(a.length - max + 1);
-        return java.util.Arrays.copyOfRange(a, start, start + max);
+        return Arrays.copyOfRange(a, start, start + max);
     }
 
     static int[] concat(int[]... parts) {

@@ -1,16 +1,19 @@
-package m6j.train;
+package m6j.task;
 
 import m6j.data.Tokenizer;
 import m6j.vq.ImageVocab;
 import m6j.vq.VqCheckpoint;
 import m6j.vq.VqModel;
 
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
@@ -63,7 +66,7 @@ public final class ImageCodeData {
 
     private static long[][] read(Path f, long key, int n, int per) throws IOException {
         if (!Files.isRegularFile(f)) return null;
-        try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(f)))) {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(f)))) {
             if (in.readLong() != key || in.readInt() != n || in.readInt() != per) return null;
             long[][] out = new long[n][per];
             for (long[] r : out) for (int i = 0; i < per; i++) r[i] = in.readUnsignedShort();
@@ -73,12 +76,12 @@ public final class ImageCodeData {
 
     private static void write(Path f, long key, long[][] codes) throws IOException {
         Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
-        try (DataOutputStream out = new DataOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(tmp)))) {
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp)))) {
             out.writeLong(key);
             out.writeInt(codes.length);
             out.writeInt(codes.length == 0 ? 0 : codes[0].length);
             for (long[] r : codes) for (long c : r) out.writeShort((int) c);
         }
-        Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
     }
 }

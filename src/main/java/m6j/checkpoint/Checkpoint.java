@@ -1,0 +1,186 @@
+package m6j.checkpoint;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.data.Tokenizer;
+import m6j.model.ExpertShard;
+import m6j.model.M6Config;
+import m6j.model.M6Model;
+import m6j.model.Presets;
+import m6j.optim.AdamW;
+import m6j.runtime.FileTrees;
+import m6j.runtime.Json;
+import m6j.runtime.Safetensors;
+import m6j.vq.ImageVocab;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * A checkpoint is a directory RUN/checkpoints/step-NNNNNN holding model.safetensors, optimizer.safetensors,
+ * config.json, tokenizer.json and trainer.json (step, seed, data position). It is written under a .tmp name
+ * and renamed when complete, so an interrupted save never looks like a checkpoint.
+ */
+public final class Checkpoint {
+    public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors",
+            CONFIG = "config.json", TOKENIZER = "tokenizer.json", TRAINER = "trainer.json";
+
+    private Checkpoint() {}
+
+    public record Loaded(M6Model model, Tokenizer tokenizer, JsonNode trainer, Path dir) {}
+
+    /** RUN/checkpoints/step-NNNNNN. */
+    public static Path dir(Path runDir, int step) { return runDir.resolve("checkpoints").resolve(String.format("step-%06d", step)); }
+
+    /** Where a checkpoint is written before it is complete: its directory with a .tmp suffix. */
+    public static Path staging(Path dir) { return dir.resolveSibling(dir.getFileName() + ".tmp"); }
+
+    /** The tensor-file metadata of a checkpoint at step. */
+    public static Map<String, String> metadata(int step) { return Map.of("format", "m6j", "step", Integer.toString(step)); }
+
+    public static Map<String, String> optimizerMetadata(long optimizerStep) {
+        return Map.of("optimizer", "adamw", "step", Long.toString(optimizerStep));
+    }
+
+    /** config.json, tokenizer.json and trainer.json into a staging directory. */
+    public static void writeDescription(Path tmp, M6Config config, Tokenizer tok, ObjectNode trainer) throws IOException {
+        Presets.write(config, tmp.resolve(CONFIG));
+        tok.save(tmp.resolve(TOKENIZER));
+        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
+    }
+
+    /** Renames a complete staging directory into place and keeps the newest keep checkpoints. */
+    public static void commit(Path dir, int keep) throws IOException {
+        FileTrees.delete(dir);
+        Files.move(staging(dir), dir, StandardCopyOption.ATOMIC_MOVE);
+        prune(dir.getParent(), keep);
+    }
+
+    /** "experts-II-of-NN.safetensors" style suffix of expert shard index of n. */
+    public static String shardSuffix(int index, int n) { return String.format("-%02d-of-%02d.safetensors", index, n); }
+
+    /** Tensors replicated on every rank: all of them on one process, all but expert weights otherwise. */
+    public static Map<String, Tensor> replicated(M6Model m, Map<String, Tensor> all, String sep) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        all.forEach((k, t) -> { if (m.shard.count() == 1 || !m.params.isSharded(paramName(k, sep))) out.put(k, t); });
+        return out;
+    }
+
+    public static Map<String, Tensor> sharded(M6Model m, Map<String, Tensor> all, String sep) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        all.forEach((k, t) -> { if (m.params.isSharded(paramName(k, sep))) out.put(k, t); });
+        return out;
+    }
+
+    /** "m.blocks.1.moe.w1" -> "blocks.1.moe.w1" for optimizer keys (sep "."), the key itself for weights. */
+    private static String paramName(String key, String sep) { return sep.isEmpty() ? key : key.substring(key.indexOf(sep) + 1); }
+
+    /**
+     * All tensors of a checkpoint file group as full tensors: base file plus its expert shards (prefix-II-of-NN),
+     * concatenated along dim 0 in shard order. Works for any expert-parallel degree the checkpoint was written at.
+     */
+    public static Map<String, Tensor> readFull(Path dir, String base, String shardPrefix) throws IOException {
+        Map<String, Tensor> out = new LinkedHashMap<>(Safetensors.read(dir.resolve(base)).tensors());
+        List<Path> shards;
+        try (Stream<Path> s = Files.list(dir)) {
+            shards = s.filter(p -> p.getFileName().toString().matches(Pattern.quote(shardPrefix) + "-\\d{2}-of-\\d{2}\\.safetensors"))
+                    .sorted().toList();
+        }
+        if (shards.isEmpty()) return out;
+        String name = shards.get(0).getFileName().toString();
+        int n = Integer.parseInt(name.substring(name.length() - 14, name.length() - 12));
+        if (shards.size() != n) throw new IOException(dir + ": has " + shards.size() + " of " + n + " " + shardPrefix + " shards");
+        Map<String, List<Tensor>> parts = new LinkedHashMap<>();
+        for (Path p : shards)
+            Safetensors.read(p).tensors().forEach((k, t) -> parts.computeIfAbsent(k, x -> new ArrayList<>()).add(t));
+        for (var e : parts.entrySet()) {
+            TensorVector v = new TensorVector();
+            for (Tensor t : e.getValue()) v.push_back(t);
+            out.put(e.getKey(), torch.cat(v, 0));
+        }
+        return out;
+    }
+
+    /** The newest complete checkpoint of a run. */
+    public static Optional<Path> latest(Path runDir) throws IOException {
+        Path root = runDir.resolve("checkpoints");
+        if (!Files.isDirectory(root)) return Optional.empty();
+        try (Stream<Path> s = Files.list(root)) {
+            return s.filter(p -> p.getFileName().toString().matches("step-\\d{6}") && Files.isRegularFile(p.resolve(TRAINER)))
+                    .max(Comparator.comparing(p -> p.getFileName().toString()));
+        }
+    }
+
+    /** A checkpoint directory itself, or a run directory (its latest checkpoint). */
+    public static Path resolve(Path path) throws IOException {
+        if (Files.isRegularFile(path.resolve(MODEL))) return path;
+        if (Files.isDirectory(path)) {
+            Optional<Path> l = latest(path);
+            if (l.isPresent()) return l.get();
+        }
+        throw new IOException("no checkpoint at " + path + " (expected " + path.resolve(MODEL) + " or a run directory with checkpoints/)");
+    }
+
+    /** Model (float32, CPU, all experts) and tokenizer from a checkpoint, with one-line errors naming the bad file. */
+    public static Loaded load(Path path) throws IOException { return load(path, ExpertShard.ALL); }
+
+    /** The same for one expert shard (expert-parallel resume at any degree). */
+    public static Loaded load(Path path, ExpertShard shard) throws IOException {
+        Path dir = resolve(path);
+        M6Config cfg = Presets.read(dir.resolve(CONFIG));
+        Tokenizer tok = Tokenizer.load(dir.resolve(TOKENIZER));
+        int imageCodes = ImageVocab.extraTokens(dir);            // image-code tokens after the text vocabulary
+        if (tok.vocabSize() + imageCodes != cfg.vocabSize())
+            throw new IOException(dir.resolve(TOKENIZER) + " has " + tok.vocabSize() + " tokens" + (imageCodes > 0 ? " (+" + imageCodes + " image codes)" : "")
+                    + " but " + dir.resolve(CONFIG) + " says vocabSize " + cfg.vocabSize());
+        M6Model model;
+        try {
+            model = new M6Model(cfg, ScalarType.Float, 0, null, shard);
+            model.load(readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        JsonNode trainer = Files.isRegularFile(dir.resolve(TRAINER)) ? Json.MAPPER.readTree(dir.resolve(TRAINER).toFile()) : null;
+        return new Loaded(model, tok, trainer, dir);
+    }
+
+    /** Optimizer state for this model's shard, whatever degree it was written at. */
+    public static void loadOptimizer(Path dir, M6Model model, AdamW opt, long step) throws IOException {
+        Path f = dir.resolve(OPTIMIZER);
+        try {
+            Map<String, Tensor> full = readFull(dir, OPTIMIZER, "optimizer-experts"), local = new HashMap<>();
+            for (var e : model.params.named().entrySet()) {
+                for (String p : new String[]{"m.", "v."}) {
+                    Tensor t = full.get(p + e.getKey());
+                    if (t != null) local.put(p + e.getKey(), model.shardOf(e.getKey(), t, e.getValue(), f.toString()));
+                }
+            }
+            opt.load(local, step, f.toString());
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
+    private static void prune(Path root, int keep) throws IOException {
+        List<Path> all;
+        try (Stream<Path> s = Files.list(root)) {
+            all = s.filter(p -> p.getFileName().toString().matches("step-\\d{6}")).sorted().toList();
+        }
+        for (int i = 0; i < all.size() - keep; i++) FileTrees.delete(all.get(i));
+    }
+}
