@@ -57,7 +57,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234") long seed;
     @Option(names = "--checkpoint-every", defaultValue = "200") int checkpointEvery;
     @Option(names = "--keep", defaultValue = "3", description = "Checkpoints to keep.") int keep;
-    @Option(names = "--mixture", defaultValue = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25",
+    @Option(names = "--mixture", defaultValue = TrainOptions.DEFAULT_MIXTURE,
             description = "Objective weights (itt, mtt, denoise, lm, t2i).") String mixture;
     @Option(names = "--vqgan", description = "VQGAN checkpoint (m6j vqgan train): copied into the run, whose model then also learns text -> image codes (mixture key t2i).") Path vqgan;
     @Option(names = "--resume", description = "Continue from the run directory's latest complete checkpoint.") boolean resume;
@@ -132,8 +132,9 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     TrainOptions options() {
-        return new TrainOptions(corpus, run, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
-                checkpointEvery, keep, TrainOptions.parseMixture(mixture), 16, Bytes.parse(memoryBudget, "--memory-budget"));
+        return TrainOptions.builder(corpus, run).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
+                .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keep)
+                .mixture(mixture).memoryBudget(Bytes.parse(memoryBudget, "--memory-budget")).build();
     }
 
     /** For --help: the preset names. */

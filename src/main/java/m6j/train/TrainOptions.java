@@ -9,6 +9,8 @@ import java.util.Map;
 /**
  * Everything a training run needs besides the model shape; validated here so the CLI can report bad values.
  * memoryBudget: bytes of training state (weights, gradients, Adam moments) kept in memory; 0 = all of it.
+ * sentinels: the <extra_id_N> tokens the tokenizer reserves for span corruption. Build one with
+ * {@link #builder}: its defaults are the train command's (CliTest checks that they agree).
  */
 public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, int accum,
                            double lr, double minLr, int warmup, double weightDecay, double clip,
@@ -28,6 +30,54 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         mixture = Map.copyOf(mixture);
         if (sentinels < 1) throw new IllegalArgumentException("sentinels must be >= 1");
         if (memoryBudget < 0) throw new IllegalArgumentException("--memory-budget must be >= 0 (0: everything in memory)");
+    }
+
+    public static final String DEFAULT_MIXTURE = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25";
+    public static final int DEFAULT_SENTINELS = 16;
+
+    /** Options with the train command's defaults for everything but the corpus and run directory. */
+    public static Builder builder(Path corpus, Path runDir) { return new Builder(corpus, runDir); }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(corpus, runDir).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
+                .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints)
+                .mixture(mixture).sentinels(sentinels).memoryBudget(memoryBudget);
+    }
+
+    /** Named setters over the defaults; {@link #build} validates. */
+    public static final class Builder {
+        private Path corpus, runDir;
+        private int steps = 1000, batchSize = 32, accum = 1, warmup = 50, checkpointEvery = 200, keepCheckpoints = 3;
+        private double lr = 1e-3, minLr = 1e-4, weightDecay = 0.05, clip = 1.0;
+        private long seed = 1234, memoryBudget;
+        private Map<Objective, Double> mixture = parseMixture(DEFAULT_MIXTURE);
+        private int sentinels = DEFAULT_SENTINELS;
+
+        private Builder(Path corpus, Path runDir) { this.corpus = corpus; this.runDir = runDir; }
+
+        public Builder corpus(Path v) { corpus = v; return this; }
+        public Builder runDir(Path v) { runDir = v; return this; }
+        public Builder steps(int v) { steps = v; return this; }
+        public Builder batchSize(int v) { batchSize = v; return this; }
+        public Builder accum(int v) { accum = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
+        public Builder minLr(double v) { minLr = v; return this; }
+        public Builder warmup(int v) { warmup = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        public Builder clip(double v) { clip = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder keepCheckpoints(int v) { keepCheckpoints = v; return this; }
+        public Builder mixture(Map<Objective, Double> v) { mixture = v; return this; }
+        public Builder mixture(String v) { mixture = parseMixture(v); return this; }
+        public Builder sentinels(int v) { sentinels = v; return this; }
+        public Builder memoryBudget(long v) { memoryBudget = v; return this; }
+
+        public TrainOptions build() {
+            return new TrainOptions(corpus, runDir, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
+                    checkpointEvery, keepCheckpoints, mixture, sentinels, memoryBudget);
+        }
     }
 
     /** "itt=0.5,lm=0.3" -> weights. */

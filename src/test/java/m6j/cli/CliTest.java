@@ -1,7 +1,9 @@
 package m6j.cli;
 
+import m6j.train.TrainOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
@@ -22,6 +24,16 @@ class CliTest {
         cl.setErr(new PrintWriter(err));
         int code = cl.execute(args);
         return new Run(code, out.toString(), err.toString());
+    }
+
+    /** The options record's builder defaults are the train command's: one set of defaults, two spellings. */
+    @Test void trainCommandDefaultsAreTheOptionsDefaults() {
+        TrainCommand cmd = new TrainCommand();
+        new CommandLine(cmd).parseArgs("--corpus", "c", "--run", "r");
+        assertThat(cmd.options()).isEqualTo(TrainOptions.builder(Path.of("c"), Path.of("r")).build());
+        new CommandLine(cmd).parseArgs("--corpus", "c", "--run", "r", "--steps", "7", "--lr", "0.5", "--mixture", "lm=1");
+        assertThat(cmd.options()).isEqualTo(TrainOptions.builder(Path.of("c"), Path.of("r")).steps(7).lr(0.5).minLr(1e-4)
+                .mixture("lm=1").build());
     }
 
     @Test void plotJoinsContinuedRunsAndDrawsChosenObjectives(@TempDir Path dir) throws Exception {

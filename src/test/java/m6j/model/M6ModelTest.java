@@ -1,5 +1,6 @@
 package m6j.model;
 
+import m6j.TestPresets;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
 import org.assertj.core.api.Assertions;
@@ -13,8 +14,7 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class M6ModelTest {
-    static final M6Config C = new M6Config("t", 50, 32, 2, 4, 64, 16, 8, 4, 3,
-            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, false, 0.01, 0), false);
+    static final M6Config C = TestPresets.get("model-unit");
 
     @BeforeAll static void init() { Torch.init(); }
 

@@ -1,5 +1,6 @@
 package m6j.model;
 
+import m6j.TestPresets;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -9,6 +10,7 @@ import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Map;
 import java.util.function.DoubleSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -18,11 +20,12 @@ class MoeFfnTest {
     @BeforeAll static void init() { Torch.init(); }
 
     static M6Config cfg(int d, int f, MoeConfig moe) {
-        return new M6Config("t", 16, d, 1, 1, f, 8, 4, 2, 3, moe, false);
+        return TestPresets.get("moe-unit", Map.of("dModel", d, "dFF", f)).withMoe(moe);
     }
 
     static MoeConfig moe(int e, int k, int prototypes, boolean drop, double aux, double z) {
-        return new MoeConfig(e, 1, k, prototypes, 1.25, 2.0, 4, drop, aux, z);
+        return TestPresets.moe("moe-unit", Map.of("experts", e, "topK", k, "prototypes", prototypes, "dropTokens", drop,
+                "auxLossWeight", aux, "zLossWeight", z));
     }
 
     @Test void gradientMatchesFiniteDifferences() {

@@ -1,13 +1,12 @@
 package m6j.parallel;
 
+import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.cli.Main;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
 import m6j.model.ExpertShard;
-import m6j.model.M6Config;
-import m6j.model.MoeConfig;
 import m6j.model.Presets;
 import m6j.runtime.Json;
 import m6j.runtime.Tensors;
@@ -45,8 +44,7 @@ class ParallelTrainingTest {
         corpus = tmp.resolve("corpus");
         CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 80), false);
         config = tmp.resolve("micro-moe.json");
-        Presets.write(new M6Config("micro-moe", 300, 32, 2, 2, 64, 32, 32, 8, 3,
-                new MoeConfig(4, 1, 2, 1, 1.25, 2.0, 4, false, 0.01, 0.001), false), config);
+        Presets.write(TestPresets.get("micro-moe"), config);
     }
 
     static List<String> train(Path run, int steps, String... extra) {

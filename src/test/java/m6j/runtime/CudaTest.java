@@ -1,9 +1,9 @@
 package m6j.runtime;
 
+import m6j.TestPresets;
 import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
-import m6j.model.MoeConfig;
 import m6j.model.PrefixMask;
 import org.assertj.core.api.Assertions;
 import org.bytedeco.pytorch.NoGradGuard;
@@ -12,6 +12,8 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
+
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -30,7 +32,7 @@ class CudaTest {
     }
 
     @Test @EnabledIf("cuda") void modelOnCudaMatchesCpu() {
-        M6Config c = new M6Config("t", 50, 32, 2, 4, 64, 16, 8, 4, 3, new MoeConfig(4, 2, 1, 1, 1.25, 2.0, 4, false, 0.01, 0), false);
+        M6Config c = TestPresets.get("model-unit", Map.of("moe.topK", 1));
         M6Model cpu = new M6Model(c, ScalarType.Float, 3), gpu = new M6Model(c, ScalarType.Float, 3, Devices.resolve("cuda"));
         try (NoGradGuard ng = new NoGradGuard()) {
             Tensor img = torch.randint(0, 256, new long[]{2, 8, 8, 3}).to(ScalarType.Byte);

@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.CorpusBuilder;
@@ -7,7 +8,6 @@ import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
 import m6j.data.Split;
 import m6j.model.M6Config;
-import m6j.model.MoeConfig;
 import m6j.runtime.Torch;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
@@ -30,8 +30,7 @@ import java.util.List;
  */
 final class ServeFixture {
     static final String KEY = "test-key", MODEL = "m6j-test";
-    static final M6Config CONFIG = new M6Config("serve-test", 300, 32, 2, 2, 64, 96, 32, 8, 3,
-            new MoeConfig(4, 2, 1, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
+    static final M6Config CONFIG = TestPresets.get("serve-test");
     private static Server server, plain;
     private static Checkpoint.Loaded loaded;
     static Path corpus, index;
@@ -71,8 +70,8 @@ final class ServeFixture {
         new VqTrainer(VqConfig.preset("colour32"), new VqTrainer.Options(vq, 3, 4, 1e-3, 1, 1, 100, 1e9), imgs, imgs.subList(0, 4),
                 new PrintStream(OutputStream.nullOutputStream())).run();
         ImageVocab.setup(run, vq);
-        TrainOptions o = new TrainOptions(corpus, run, 12, 8, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 12, 1,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1,t2i=1"), 8, 0);
+        TrainOptions o = TrainOptions.builder(corpus, run).steps(12).batchSize(8).lr(3e-3).warmup(2).seed(7).checkpointEvery(12)
+                .keepCheckpoints(1).mixture("itt=1,mtt=1,denoise=1,lm=1,t2i=1").sentinels(8).build();
         new Trainer(CONFIG, o, false, new PrintStream(OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());

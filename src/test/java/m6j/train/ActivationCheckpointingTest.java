@@ -1,9 +1,9 @@
 package m6j.train;
 
+import m6j.TestPresets;
 import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
-import m6j.model.MoeConfig;
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
 import m6j.task.Batch;
@@ -22,8 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 class ActivationCheckpointingTest {
-    static final M6Config C = new M6Config("ckpt", 120, 32, 3, 2, 64, 24, 16, 8, 3,
-            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.05, 0.01), false);
+    static final M6Config C = TestPresets.get("ckpt");
 
     static Map<String, double[]> grads(Set<Integer> layers) {
         M6Model m = new M6Model(C, ScalarType.Double, 11);

@@ -1,8 +1,8 @@
 package m6j.train;
 
+import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.model.M6Config;
-import m6j.model.MoeConfig;
 import m6j.offload.OffloadPlan;
 import m6j.runtime.Safetensors;
 import m6j.runtime.Tensors;
@@ -22,16 +22,14 @@ import static org.assertj.core.api.Assertions.within;
 
 class OffloadTest {
     /** Four blocks, MoE (8 experts, top-2) in blocks 1 and 3. */
-    static final M6Config C = new M6Config("offload-test", 300, 32, 4, 2, 64, 32, 32, 8, 3,
-            new MoeConfig(8, 2, 2, 1, 1.25, 2.0, 8, true, 0.01, 0.001), false);
+    static final M6Config C = TestPresets.get("offload-test");
 
     @BeforeAll static void setUp() throws IOException { TrainerTest.corpus(); }
 
     static TrainOptions opts(Path run, int steps, long budget) { return opts(run, steps, budget, 2); }
 
     static TrainOptions opts(Path run, int steps, long budget, int accum) {
-        return new TrainOptions(TrainerTest.corpus, run, steps, 4, accum, 3e-3, 1e-4, 2, 0.05, 0.5, 7, 3, 5,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, budget);
+        return TrainerTest.opts(run, steps, 3).toBuilder().accum(accum).clip(0.5).memoryBudget(budget).build();
     }
 
     /** A budget that keeps some blocks whole, some units in RAM and puts the rest on disk. */

@@ -1,5 +1,6 @@
 package m6j.train;
 
+import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.Split;
@@ -7,7 +8,6 @@ import m6j.infer.Captioner;
 import m6j.infer.Imaginer;
 import m6j.infer.Sampling;
 import m6j.model.M6Config;
-import m6j.model.MoeConfig;
 import m6j.vq.ImageVocab;
 import m6j.vq.VqCheckpoint;
 import m6j.vq.VqConfig;
@@ -25,8 +25,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Stage two end to end on the committed sample: a VQGAN, then one M6 checkpoint that both captions and draws. */
 class TextToImageTest {
-    static final M6Config MICRO_T2I = new M6Config("micro-t2i", 300, 32, 2, 2, 64, 96, 32, 8, 3,
-            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
+    static final M6Config MICRO_T2I = TestPresets.get("micro-t2i");
     static Path run;
 
     @BeforeAll static void trainBothStages(@TempDir Path dir) throws IOException {
@@ -41,8 +40,7 @@ class TextToImageTest {
         run = dir.resolve("run");
         ImageVocab v = ImageVocab.setup(run, vq);
         assertThat(v.codes()).isEqualTo(64);
-        TrainOptions o = new TrainOptions(TrainerTest.corpus, run, 6, 4, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, 6, 2,
-                TrainOptions.parseMixture("itt=1,t2i=1"), 8, 0);
+        TrainOptions o = TrainerTest.opts(run, 6, 6).toBuilder().keepCheckpoints(2).mixture("itt=1,t2i=1").build();
         Trainer t = new Trainer(MICRO_T2I, o, false, TrainerTest.QUIET);
         t.run(6);
         assertThat(t.history()).extracting(StepRecord::objective).contains("t2i", "itt");

@@ -1,11 +1,11 @@
 package m6j.train;
 
+import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
 import m6j.model.M6Config;
-import m6j.model.MoeConfig;
 import m6j.runtime.Torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,8 +24,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TrainerTest {
     static Path corpus;
     static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
-    static final M6Config MICRO = new M6Config("micro", 300, 32, 2, 2, 64, 32, 32, 8, 3,
-            new MoeConfig(4, 2, 2, 1, 1.25, 2.0, 4, true, 0.01, 0.001), false);
+    static final M6Config MICRO = TestPresets.get("micro");
 
     @BeforeAll static void setUp() throws IOException { corpus(); }
 
@@ -39,8 +38,8 @@ class TrainerTest {
     }
 
     static TrainOptions opts(Path run, int steps, int every) {
-        return new TrainOptions(corpus, run, steps, 4, 1, 3e-3, 1e-4, 2, 0.05, 1.0, 7, every, 5,
-                TrainOptions.parseMixture("itt=1,mtt=1,denoise=1,lm=1"), 8, 0);
+        return TrainOptions.builder(corpus, run).steps(steps).batchSize(4).lr(3e-3).warmup(2).seed(7).checkpointEvery(every)
+                .keepCheckpoints(5).mixture("itt=1,mtt=1,denoise=1,lm=1").sentinels(8).build();
     }
 
     @Test void resumeGivesTheSameLossesAsAnUninterruptedRun(@TempDir Path dir) throws IOException {
