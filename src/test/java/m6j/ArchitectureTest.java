@@ -52,6 +52,12 @@ class ArchitectureTest {
         }
     }
 
+    /** Inference and serving read checkpoints; they never reach into the trainer. */
+    @Test void inferenceAndServingDoNotUseTheTrainer() {
+        noClasses().that().resideInAnyPackage("m6j.infer..", "m6j.serve..")
+                .should().dependOnClassesThat().resideInAPackage("m6j.train..").check(classes);
+    }
+
     @Test void noPackageCycles() {
         slices().matching("m6j.(*)..").should().beFreeOfCycles().check(classes);
     }

@@ -46,7 +46,7 @@ public final class AdamW {
 
     /**
      * One update with learning rate lr; parameters without a gradient are skipped. Must run outside any
-     * PointerScope: an in-place op returns the same Java object, which a scope would then free (ENGINE-NOTES 4).
+     * PointerScope: an in-place op returns the same Java object, which a scope would then free (docs/ENGINE.md, note 2).
      * Temporaries are closed here instead.
      */
     public void update(double lr) {

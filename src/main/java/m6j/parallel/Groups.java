@@ -38,7 +38,7 @@ public final class Groups implements AutoCloseable {
     /**
      * Every native object handed to a native owner (a TCPStore wrapped by a PrefixStore, a PrefixStore and the
      * options given to a ProcessGroupGloo). JavaCPP frees what Java no longer references, whatever libtorch still
-     * points to: a dropped TCPStore under a live PrefixStore was a SIGSEGV in PrefixStore::set (docs/ENGINE.md).
+     * points to: a dropped TCPStore under a live PrefixStore was a SIGSEGV in PrefixStore::set (docs/ENGINE.md, note 13).
      * Held for as long as the groups live.
      */
     private final List<Object> owned = new ArrayList<>();

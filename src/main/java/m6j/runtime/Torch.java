@@ -4,7 +4,7 @@ import org.bytedeco.javacpp.Loader;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Loads libtorch once per JVM with the settings ENGINE-NOTES.md found necessary:
+ * Loads libtorch once per JVM with the settings docs/ENGINE.md (notes 10-11) found necessary:
  * natives extracted before first use, intra-op threads = cores, one inter-op thread.
  */
 public final class Torch {

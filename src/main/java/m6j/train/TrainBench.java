@@ -5,16 +5,15 @@ import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.MoeConfig;
 import m6j.optim.AdamW;
+import m6j.runtime.Machine;
 import m6j.runtime.Memory;
 import m6j.task.Batch;
 import m6j.task.Loss;
 import m6j.task.Objective;
 import m6j.task.Sequence;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
-import org.bytedeco.pytorch.global.torch;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +69,7 @@ public final class TrainBench {
             AdamW.zeroGrad(model.params.named());
             if (i >= warmup) times.add((t0 + System.nanoTime() - t1) / 1e6);
         }
-        double matmul = matmulGflops();               // measured last: JIT threads compete for the cores early on
+        double matmul = Machine.matmulGflops();               // measured last: JIT threads compete for the cores early on
         double[] t = times.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double ms = t[t.length / 2];
         int s = c.patches() + textLen;
@@ -114,26 +113,6 @@ public final class TrainBench {
                 + 2.0 * b * c.patches() * c.patchDim() * d     // patch embedding
                 + 2.0 * targets * c.vocabSize() * d;           // LM head
         return 3 * fwd;
-    }
-
-    /**
-     * fp32 GFLOP/s of a 1024^3 matmul with the current thread settings: the 90th percentile of 5 s of runs.
-     * On these VMs the rate climbs for several seconds before it settles, so a short median understates the peak.
-     */
-    public static double matmulGflops() {
-        try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
-            Tensor a = torch.randn(1024, 1024), bm = torch.randn(1024, 1024);
-            List<Double> r = new ArrayList<>();
-            long start = System.nanoTime();
-            while (System.nanoTime() - start < 5_000_000_000L) {
-                long t0 = System.nanoTime();
-                try (Tensor c = a.matmul(bm)) {
-                    r.add(2.0 * 1024 * 1024 * 1024 / ((System.nanoTime() - t0) / 1e9) / 1e9);
-                }
-            }
-            double[] v = r.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            return v[(int) (v.length * 0.9)];
-        }
     }
 
 }

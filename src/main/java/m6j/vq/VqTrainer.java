@@ -99,7 +99,7 @@ public final class VqTrainer {
                     z = Tensors.toFloats(ze.permute(0, 2, 3, 1).reshape(-1, c.codeDim()));
                     idx = Tensors.toLongs(q.indices());
                 }
-                double lr = sched.at(step);                           // updates run outside the scope (ENGINE.md 2)
+                double lr = sched.at(step);                           // updates run outside the scope (docs/ENGINE.md, note 2)
                 optG.update(lr);
                 if (adv) optD.update(lr);
                 AdamW.zeroGrad(model.weights.named());

@@ -8,18 +8,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Manual benchmark (not a unit test): trains on the given text files, 90% of each file for
- * training and the last 10% held out, then reports training time, encode speed and compression.
- * Usage: TokenizerBench vocabSize out.json file...
+ * The tokenizer benchmark (m6j bench tokenizer): trains on the given text files, 90% of each file for training
+ * and the last 10% held out, then reports training time, encode/decode speed and compression.
  */
 public final class TokenizerBench {
-    public static void main(String[] args) throws IOException {
-        int vocab = Integer.parseInt(args[0]);
-        Path out = Path.of(args[1]);
+    private TokenizerBench() {}
+
+    public static void run(int vocab, Path out, List<Path> files) throws IOException {
         List<String> train = new ArrayList<>(), heldEn = new ArrayList<>(), heldZh = new ArrayList<>();
         long trainBytes = 0;
-        for (int i = 2; i < args.length; i++) {
-            String s = Files.readString(Path.of(args[i]));
+        for (Path file : files) {
+            String s = Files.readString(file);
             int cut = s.offsetByCodePoints(0, (int) (s.codePointCount(0, s.length()) * 0.9));
             train.add(s.substring(0, cut));
             trainBytes += s.substring(0, cut).getBytes(StandardCharsets.UTF_8).length;
@@ -50,6 +49,10 @@ public final class TokenizerBench {
     }
 
     private static void report(Tokenizer tok, String name, String text) {
+        if (text.isEmpty()) {
+            System.out.println(name + ": none in these files");
+            return;
+        }
         int[] ids = tok.encode(text);
         long bytes = text.getBytes(StandardCharsets.UTF_8).length;
         long han = text.codePoints().filter(c -> c >= 0x4E00 && c <= 0x9FFF).count();
