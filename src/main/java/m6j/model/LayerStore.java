@@ -5,10 +5,18 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * Where a block's weights live when they are not all in memory (granular offloading). The model calls it around
  * each offloaded block; the store brings the block's weights in, and after a backward takes the gradients away.
- * Offloaded blocks always run through {@link Recompute} in training: their forward keeps no activations (and so no
+ * Offloaded blocks always run recomputed ({@link Tape}) in training: their forward keeps no activations (and so no
  * weights), their backward recomputes the block with its weights brought in once more.
  */
 public interface LayerStore {
+    /** A model whose weights are all its own tensors: nothing to bring in. */
+    LayerStore RESIDENT = new LayerStore() {
+        @Override public boolean offloaded(int layer) { return false; }
+        @Override public void enter(int layer, boolean grad) {}
+        @Override public void exit(int layer, boolean grad) {}
+        @Override public Tensor[] experts(int layer, long[] ids) { throw new IllegalStateException("resident weights are the model's own"); }
+    };
+
     /** True when this block's weights are managed by the store (not plain resident tensors). */
     boolean offloaded(int layer);
 

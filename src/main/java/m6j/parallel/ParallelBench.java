@@ -33,7 +33,7 @@ public final class ParallelBench {
                 Batch b = TrainBench.batch(c, batch, textLen, rng);
                 ForwardContext ctx = cluster.trainContext();
                 Tensor loss = Loss.of(model, b, ctx);
-                cluster.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()), ctx);
+                ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
             }
             cluster.reduceGradients(model);
             cluster.clipGradNorm(model, 1.0);

@@ -58,7 +58,7 @@ public final class TrainBench {
             try (PointerScope scope = new PointerScope()) {
                 Batch b = batch(c, batch, textLen, rng);
                 t0 = System.nanoTime();
-                ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed, 1.0);
+                ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed);
                 Tensor loss = Loss.of(model, b, ctx);
                 ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
                 loss.item_double();

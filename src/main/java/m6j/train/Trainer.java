@@ -8,6 +8,7 @@ import m6j.data.Example;
 import m6j.data.Split;
 import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
+import m6j.model.LayerStore;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.model.Presets;
@@ -245,10 +246,10 @@ public final class Trainer {
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
-                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros).offload(off, 1.0 / micros);
+                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(off == null ? LayerStore.RESIDENT : off);
                 Tensor lossT = Loss.of(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
-                cluster.backward(total.div(Tensors.scalar(micros)), ctx);
+                ctx.backward(total.div(Tensors.scalar(micros)));
                 loss += lossT.item_double();
                 if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double();
                 tokens += b.positions();
