@@ -44,6 +44,9 @@ public final class Checkpoint {
 
     public record Loaded(M6Model model, Tokenizer tokenizer, JsonNode trainer, Path dir) {}
 
+    /** What a checkpoint says besides its tensors: the model's config, the tokenizer and trainer.json (null if absent). */
+    public record Description(M6Config config, Tokenizer tokenizer, JsonNode trainer) {}
+
     /** RUN/checkpoints/step-NNNNNN. */
     public static Path dir(Path runDir, int step) { return runDir.resolve("checkpoints").resolve(String.format("step-%06d", step)); }
 
@@ -142,21 +145,36 @@ public final class Checkpoint {
     /** The same for one expert shard (expert-parallel resume at any degree). */
     public static Loaded load(Path path, ExpertShard shard) throws IOException {
         Path dir = resolve(path);
+        Description d = describe(dir);
+        M6Model model;
+        try {
+            model = new M6Model(d.config(), ScalarType.Float, 0, null, shard);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        loadModel(dir, model);
+        return new Loaded(model, d.tokenizer(), d.trainer(), dir);
+    }
+
+    /** Config, tokenizer and trainer state of checkpoint dir, checking that tokenizer and config agree. */
+    public static Description describe(Path dir) throws IOException {
         M6Config cfg = Presets.read(dir.resolve(CONFIG));
         Tokenizer tok = Tokenizer.load(dir.resolve(TOKENIZER));
         int imageCodes = ImageVocab.extraTokens(dir);            // image-code tokens after the text vocabulary
         if (tok.vocabSize() + imageCodes != cfg.vocabSize())
             throw new IOException(dir.resolve(TOKENIZER) + " has " + tok.vocabSize() + " tokens" + (imageCodes > 0 ? " (+" + imageCodes + " image codes)" : "")
                     + " but " + dir.resolve(CONFIG) + " says vocabSize " + cfg.vocabSize());
-        M6Model model;
+        JsonNode trainer = Files.isRegularFile(dir.resolve(TRAINER)) ? Json.MAPPER.readTree(dir.resolve(TRAINER).toFile()) : null;
+        return new Description(cfg, tok, trainer);
+    }
+
+    /** The checkpoint's weights into model (its expert shard of them, whatever degree they were written at). */
+    public static void loadModel(Path dir, M6Model model) throws IOException {
         try {
-            model = new M6Model(cfg, ScalarType.Float, 0, null, shard);
             model.load(readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
-        JsonNode trainer = Files.isRegularFile(dir.resolve(TRAINER)) ? Json.MAPPER.readTree(dir.resolve(TRAINER).toFile()) : null;
-        return new Loaded(model, tok, trainer, dir);
     }
 
     /** Optimizer state for this model's shard, whatever degree it was written at. */

@@ -98,19 +98,7 @@ public final class TrainCommand implements Callable<Integer> {
                 run.resolve("metrics.jsonl"), run.resolve("loss.png"));
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("step", t.step());
-        if (t.offloader() != null) {
-            long[] ex = t.offloader().expertCounts();
-            double[] sec = t.offloader().seconds();
-            System.out.printf("m6j: offload: %,d expert loads, %,d experts skipped (no tokens routed); peak working buffers %s;"
-                            + " waited %.0f s for offload I/O, %.0f s of it in the streaming optimizer%n",
-                    ex[0], ex[1], Memory.mib(t.offloader().peakWorkingBytes()), sec[0], sec[1]);
-            ObjectNode off = summary.putObject("offload");
-            off.put("expertLoads", ex[0]);
-            off.put("expertSkips", ex[1]);
-            off.put("peakWorkingBytes", t.offloader().peakWorkingBytes());
-            off.put("ioWaitSeconds", sec[0]);
-            off.put("optimizerSeconds", sec[1]);
-        }
+        t.state().report(System.out, summary);
         System.out.println("m6j: peak RSS " + Memory.mib(Memory.peakRss()));
         summary.put("peakRssBytes", Memory.peakRss());
         // What a benchmark reads of this run (besides metrics.jsonl), instead of parsing the text above.

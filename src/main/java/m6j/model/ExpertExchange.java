@@ -4,9 +4,9 @@ import org.bytedeco.pytorch.Tensor;
 
 /**
  * The seam where expert parallelism plugs into the MoE layer: exchanging the (experts, capacity, d) dispatch
- * buffer with the ranks that own the experts, and back. Implementations live outside the model (m6j.parallel).
- * Because autograd cannot cross a collective, an implementation also gets every tensor that crosses an exchange
- * ({@link #cut}) so it can run the backward pass stage by stage.
+ * buffer with the ranks that own the experts, and back. Implementations live outside the model (m6j.parallel)
+ * and are plain collectives: the MoE layer sends tensors through them across the {@link Tape}, which carries
+ * gradients back by the inverse exchange (the gradient of a dispatch goes back by combine, and the other way).
  */
 public interface ExpertExchange {
     /** The capacity all ranks of the expert-parallel group use: the largest of their local ones. */
@@ -17,7 +17,4 @@ public interface ExpertExchange {
 
     /** The inverse of dispatch: (E_local, ranks*C, d) expert outputs -> (E, C, d) back at the tokens' ranks. */
     Tensor combine(Tensor expertOut);
-
-    /** A tensor computed before an exchange and used after it: returns the stand-in to use after. */
-    Tensor cut(Tensor t);
 }

@@ -3,19 +3,23 @@ package m6j.model;
 import org.bytedeco.pytorch.Tensor;
 
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
-/** Per-forward state: training or not (capacity factor), the summed auxiliary losses, optional routing statistics. */
+/**
+ * Per-forward state: training or not (capacity factor), the summed auxiliary losses, optional routing statistics,
+ * and what is applied to the model from outside: the expert exchange, where block weights come from (the layer
+ * store), which blocks are recomputed in backward, and the tape that runs the backward across all of them.
+ */
 public final class ForwardContext {
     public final boolean training;
     public final RoutingStats stats;
     /** Expert-parallel exchange, or null when this process holds every expert. */
     public final ExpertExchange exchange;
+    private final Tape tape = new Tape();
     private Tensor aux;
     private boolean dropTokens = true;
     private Set<Integer> checkpointed = Set.of();
-    private Recompute recompute;
-    private LayerStore store;
-    private double auxScale = 1;
+    private LayerStore store = LayerStore.RESIDENT;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -42,48 +46,53 @@ public final class ForwardContext {
     /** False when MoE layers must keep every token whatever the capacity factor says. */
     public boolean dropTokens() { return dropTokens; }
 
-    /**
-     * Activation checkpointing for these blocks (training only). auxScale is d(loss)/d(aux) of the loss that
-     * {@link #backward} will be given (e.g. 1/micro-batches).
-     */
-    public ForwardContext checkpoint(Set<Integer> layers, double auxScale) {
-        if (exchange != null && !layers.isEmpty())
-            throw new IllegalArgumentException("activation checkpointing together with expert parallelism is not supported yet");
+    /** Activation checkpointing for these blocks (training only): their activations are recomputed in backward. */
+    public ForwardContext checkpoint(Set<Integer> layers) {
         checkpointed = Set.copyOf(layers);
-        this.auxScale = auxScale;
         return this;
     }
 
-    /**
-     * Granular offloading: the store's offloaded blocks run recomputed (see {@link LayerStore}). Call after
-     * {@link #checkpoint}; auxScale as there.
-     */
-    public ForwardContext offload(LayerStore s, double auxScale) {
-        if (s == null) return this;
-        if (exchange != null) throw new IllegalArgumentException("offloading together with expert parallelism is not supported yet");
+    /** Where block weights come from (granular offloading); blocks whose weights it drops are recomputed in training. */
+    public ForwardContext store(LayerStore s) {
+        if (exchange != null && s != LayerStore.RESIDENT)
+            throw new IllegalArgumentException("offloading together with expert parallelism is not supported yet");
         store = s;
-        this.auxScale = auxScale;
         return this;
     }
 
     LayerStore store() { return store; }
 
-    boolean offloaded(int layer) { return store != null && store.offloaded(layer); }
-
-    boolean checkpointed(int layer) {
-        return training && (checkpointed.contains(layer) || offloaded(layer));
+    /** A context for running a block once more: the same exchange and store, its own aux loss and tape. */
+    ForwardContext child(boolean withStats) {
+        ForwardContext c = new ForwardContext(training, withStats ? stats : null, exchange);
+        c.dropTokens = dropTokens;
+        c.store = store;
+        return c;
     }
 
-    Recompute recompute() {
-        if (recompute == null) recompute = new Recompute(auxScale);
-        return recompute;
+    /** Block b as this context runs blocks: recomputed in backward or not, its weights brought in by the store. */
+    Tensor block(Block b, Tensor x, Tensor mask, KvCache cache) {
+        if (training && (checkpointed.contains(b.layer) || store.offloaded(b.layer))) {
+            aux = tape.cut(aux);                        // the aux loss so far is used after the block's segment
+            return tape.recompute(b, x, mask, this);
+        }
+        store.enter(b.layer, false);
+        Tensor y = b.forward(x, mask, cache, this);
+        store.exit(b.layer, false);
+        return y;
     }
 
-    /** Backward of a loss computed with this context, including recomputation of checkpointed blocks. */
-    public void backward(Tensor loss) {
-        loss.backward();
-        if (recompute != null) recompute.backward();
+    /** A tensor computed before the next exchange and used after it: the stand-in to use after. */
+    Tensor cut(Tensor t) { return tape.cut(t); }
+
+    /** t through an exchange (there), whose gradient goes back by back. */
+    Tensor cross(Tensor t, UnaryOperator<Tensor> there, UnaryOperator<Tensor> back) {
+        aux = tape.cut(aux);
+        return tape.cross(t, there, back);
     }
+
+    /** Backward of a loss computed with this context, segment by segment (see {@link Tape}). */
+    public void backward(Tensor loss) { tape.backward(loss); }
 
     void addAux(Tensor t) { aux = aux == null ? t : aux.add(t); }
 

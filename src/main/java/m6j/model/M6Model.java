@@ -86,14 +86,7 @@ public final class M6Model {
         if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
         else if (images != null) x = embedImages(images);
         else x = embedTokens(tokens, textPos0);
-        for (int l = 0; l < blocks.length; l++) {
-            if (ctx.checkpointed(l)) x = ctx.recompute().forward(blocks[l], x, mask, ctx);
-            else if (ctx.offloaded(l)) {                          // inference through an offloading store
-                ctx.store().enter(l, false);
-                x = blocks[l].forward(x, mask, cache, ctx);
-                ctx.store().exit(l, false);
-            } else x = blocks[l].forward(x, mask, cache, ctx);
-        }
+        for (Block b : blocks) x = ctx.block(b, x, mask, cache);
         if (cache != null) cache.advance((int) x.size(1));
         return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
     }
@@ -119,7 +112,7 @@ public final class M6Model {
             Tensor mask = Devices.like(tok, Tensors.bools(m, b, 1, 1, span));
             Tensor x = torch.embedding(tok, Devices.like(tok, Tensors.longs(tokens, b, 1)))
                     .add(posText.index_select(0, Devices.like(tok, Tensors.longs(pos, b))).unsqueeze(1));   // (B, 1, d)
-            for (Block block : blocks) x = block.forward(x, mask, step, ctx);
+            for (Block block : blocks) x = ctx.block(block, x, mask, step);
             for (KvCache s : slots) s.advance(1);
             return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
         }

@@ -9,7 +9,6 @@ import org.bytedeco.pytorch.global.torch;
 
 import java.lang.ref.Reference;
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * Mixture-of-experts FFN. Experts are stored batched, w1 (E, d, f) and w2 (E, f, d), so all experts run as
@@ -74,9 +73,9 @@ final class MoeFfn implements Ffn {
         int cap = capacity(n, ctx.training, count, ctx.dropTokens());
         ExpertExchange ex = ctx.exchange;
         if (ex != null) cap = ex.agreeCapacity(cap);                   // every rank sends (E, C, d) blocks of one C
-        // Resident: all experts run. Offloaded: only those that receive tokens are brought in and run.
-        LayerStore store = ctx.offloaded(layer) ? ctx.store() : null;
-        long[] ids = store == null ? allExperts() : touched(count);
+        // The store says which experts run (resident: all; offloaded: those that receive tokens) and with what weights.
+        LayerStore.Experts run = ctx.store().experts(layer, count, new Tensor[]{w1, b1, w2, b2});
+        long[] ids = run.ids();
         int el = ids.length;
         int[] local = new int[e];
         for (int j = 0; j < el; j++) local[(int) ids[j]] = j;
@@ -98,34 +97,22 @@ final class MoeFfn implements Ffn {
         }
         Tensor xpad = torch.cat(Tensors.vector(xf, Devices.like(x, torch.zeros(1, d).to(xf.scalar_type()))), 0);      // (N+1, d)
         Tensor disp = xpad.index_select(0, Devices.like(x, Tensors.longs(slotToken, slotToken.length))).view(el, cap, d); // (E', C, d)
-        Tensor aux = m.auxLossWeight() > 0 || m.zLossWeight() > 0 ? auxLoss(logits, probs, count, a) : null;
-        if (ex != null) {                                               // gates and aux are used after the exchange
-            gates = ex.cut(gates);
-            if (aux != null) aux = ex.cut(aux);
-            disp = ex.dispatch(disp);                                   // (E_local, ranks*C, d)
+        if (m.auxLossWeight() > 0 || m.zLossWeight() > 0) ctx.addAux(auxLoss(logits, probs, count, a));  // before the exchange: ctx carries it over
+        if (ex != null) {
+            gates = ctx.cut(gates);                                     // used after the exchange
+            disp = ctx.cross(disp, ex::dispatch, ex::combine);          // (E_local, ranks*C, d)
         }
-        Tensor[] w = store == null ? new Tensor[]{w1, b1, w2, b2} : store.experts(layer, ids);
+        Tensor[] w = run.weights();
         Tensor h = torch.gelu(torch.baddbmm(w[1], disp, w[0]));         // (E_local, rows, f)
         Tensor out = torch.baddbmm(w[3], h, w[2]);                      // (E_local, rows, d)
-        if (ex != null) out = ex.combine(out);                          // (E, C, d)
+        if (ex != null) out = ctx.cross(out, ex::combine, ex::dispatch); // (E, C, d)
         out = out.view((long) el * cap, d);                             // (E'*C, d)
         Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);
         Tensor y = outPad.index_select(0, Devices.like(x, Tensors.longs(slot, a)))        // (k*N, d), dropped rows are 0
                 .mul(gates.t().reshape(a, 1))
                 .view(k, n, d).sum(new long[]{0}, false, new ScalarTypeOptional());
-        if (aux != null) ctx.addAux(aux);
         if (ctx.stats != null) ctx.stats.record(layer, kept, dropped, a);
         return y.view(b, s, d);
-    }
-
-    private long[] allExperts() {
-        long[] ids = new long[experts];
-        for (int i = 0; i < ids.length; i++) ids[i] = i;
-        return ids;
-    }
-
-    private static long[] touched(long[] count) {
-        return IntStream.range(0, count.length).filter(i -> count[i] > 0).asLongStream().toArray();
     }
 
     private int capacity(int tokens, boolean training, long[] count, boolean drop) {

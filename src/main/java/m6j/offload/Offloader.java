@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -131,13 +132,16 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     @Override public boolean offloaded(int layer) { return plan.managed()[layer]; }
 
     @Override public void enter(int layer, boolean grad) {
+        if (!offloaded(layer)) return;                       // a resident block: its own tensors
         this.grad = grad;
         call(() -> { install(layer); return null; });
         int next = neighbour(layer, grad ? -1 : 1);
         if (next >= 0) prefetch(next, grad);
     }
 
-    @Override public Tensor[] experts(int layer, long[] ids) {
+    @Override public Experts experts(int layer, long[] tokens, Tensor[] own) {
+        if (!offloaded(layer)) return RESIDENT.experts(layer, tokens, own);
+        long[] ids = IntStream.range(0, tokens.length).filter(i -> tokens[i] > 0).asLongStream().toArray();   // only experts with tokens
         if (!grad) forwardIds[layer] = ids.clone();          // what the backward will ask for
         int[] units = expert[layer];
         expertLoads += ids.length;
@@ -154,10 +158,11 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         });
         expertLive[layer] = w;
         liveIds[layer] = ids;
-        return w;
+        return new Experts(ids, w);
     }
 
     @Override public void exit(int layer, boolean grad) {
+        if (!offloaded(layer)) return;
         pending = io.submit(() -> {
             if (grad) collectGrads(layer);
             uninstall(layer);

@@ -43,11 +43,6 @@ public final class GlooCluster implements Cluster {
         return new ForwardContext(true, null, g.strategy.ep() > 1 ? new ExpertParallel(g, stats) : null);
     }
 
-    @Override public void backward(Tensor loss, ForwardContext ctx) {
-        if (ctx.exchange instanceof ExpertParallel ep) ep.backward(loss);
-        else ctx.backward(loss);
-    }
-
     @Override public void beginStep(int step) { g.heartbeat(step); }
 
     @Override public void reduceGradients(M6Model model) {

@@ -6,6 +6,7 @@ import m6j.model.M6Model;
 import m6j.optim.AdamW;
 import m6j.task.Batch;
 import m6j.task.Loss;
+import m6j.train.ResidentState;
 import m6j.train.TrainBench;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -23,7 +24,7 @@ public final class ParallelBench {
     public static String run(Groups g, M6Config c, int batch, int textLen, int warmup, int steps) {
         GlooCluster cluster = new GlooCluster(g);
         M6Model model = new M6Model(c, ScalarType.Float, 1, null, cluster.shard());
-        AdamW opt = new AdamW(model.params.named(), AdamW.Options.defaults(0.05));
+        ResidentState state = ResidentState.of(model, AdamW.Options.defaults(0.05), cluster);
         Random rng = new Random(1 + g.env.rank());
         double stepMs = 0;
         for (int i = 0; i < warmup + steps; i++) {
@@ -33,12 +34,9 @@ public final class ParallelBench {
                 Batch b = TrainBench.batch(c, batch, textLen, rng);
                 ForwardContext ctx = cluster.trainContext();
                 Tensor loss = Loss.of(model, b, ctx);
-                cluster.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()), ctx);
+                ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
             }
-            cluster.reduceGradients(model);
-            cluster.clipGradNorm(model, 1.0);
-            opt.update(1e-4);
-            AdamW.zeroGrad(model.params.named());
+            state.update(1e-4, 1.0);
             g.barrier();
             if (i >= warmup) stepMs += (System.nanoTime() - t0) / 1e6;
         }

@@ -49,9 +49,14 @@ public final class Safetensors {
     }
 
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(file, entries(tensors), metadata);
+    }
+
+    /** Entries of tensors in memory, in the map's order. */
+    public static List<Entry> entries(Map<String, Tensor> tensors) {
         List<Entry> entries = new ArrayList<>();
         tensors.forEach((k, t) -> entries.add(Entry.of(k, t)));
-        write(file, entries, metadata);
+        return entries;
     }
 
     public static void write(Path file, List<Entry> entries, Map<String, String> metadata) throws IOException {

@@ -4,7 +4,6 @@ import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
 import m6j.optim.AdamW;
-import org.bytedeco.pytorch.Tensor;
 
 /**
  * What the training loop asks of the processes it runs on. The single-process implementation is here;
@@ -28,9 +27,6 @@ public interface Cluster {
 
     /** Called as each step starts (a heartbeat for fault reports). */
     default void beginStep(int step) {}
-
-    /** Backward of this micro-batch's loss (staged across exchanges under expert parallelism). */
-    default void backward(Tensor loss, ForwardContext ctx) { ctx.backward(loss); }
 
     /** Sums gradients over the ranks that hold the same parameters. */
     default void reduceGradients(M6Model model) {}

@@ -44,7 +44,7 @@ public final class Delink {
         int step = l.trainer() == null ? 0 : l.trainer().path("step").asInt();
         ObjectNode trainer = l.trainer() == null ? Json.MAPPER.createObjectNode() : ((ObjectNode) l.trainer()).deepCopy();
         trainer.put("delinkedFrom", l.dir().toString());
-        return CheckpointWriter.save(out, step, real, opt, l.tokenizer(), trainer, 3);
+        return CheckpointWriter.save(out, step, new ResidentState(real, opt, Cluster.LOCAL), l.tokenizer(), trainer, 3);
     }
 
     /** Every real parameter takes the value of its shared counterpart (blocks.i.X reads blocks.0.X). */

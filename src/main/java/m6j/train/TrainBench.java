@@ -48,7 +48,7 @@ public final class TrainBench {
     /** checkpointed: blocks whose activations are recomputed in backward. */
     public static Result run(M6Config c, int batch, int textLen, int warmup, int steps, Set<Integer> checkpointed) {
         M6Model model = new M6Model(c, ScalarType.Float, 1);
-        AdamW opt = new AdamW(model.params.named(), AdamW.Options.defaults(0.05));
+        ResidentState state = ResidentState.of(model, AdamW.Options.defaults(0.05), Cluster.LOCAL);
         Random rng = new Random(1);
         List<Double> times = new ArrayList<>();
         Batch b0 = batch(c, batch, textLen, rng);
@@ -57,16 +57,14 @@ public final class TrainBench {
             try (PointerScope scope = new PointerScope()) {
                 Batch b = batch(c, batch, textLen, rng);
                 t0 = System.nanoTime();
-                ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed, 1.0);
+                ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed);
                 Tensor loss = Loss.of(model, b, ctx);
                 ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
                 loss.item_double();
                 t0 = System.nanoTime() - t0;
             }
             long t1 = System.nanoTime();
-            AdamW.clipGradNorm(model.params.named(), 1.0);
-            opt.update(1e-4);
-            AdamW.zeroGrad(model.params.named());
+            state.update(1e-4, 1.0);
             if (i >= warmup) times.add((t0 + System.nanoTime() - t1) / 1e6);
         }
         double matmul = Machine.matmulGflops();               // measured last: JIT threads compete for the cores early on

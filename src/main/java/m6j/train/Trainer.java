@@ -10,9 +10,9 @@ import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
 import m6j.model.M6Config;
 import m6j.model.M6Model;
-import m6j.model.Presets;
 import m6j.offload.OffloadPlan;
-import m6j.offload.Offloader;
+import m6j.offload.OffloadedState;
+import m6j.offload.TrainState;
 import m6j.optim.AdamW;
 import m6j.optim.LrSchedule;
 import m6j.runtime.Devices;
@@ -66,9 +66,8 @@ public final class Trainer {
     private final M6Model model;
     private final Tokenizer tok;
     private final TrainData data;
-    private final AdamW opt;
+    private final TrainState state;
     private final LrSchedule schedule;
-    private final Offloader off;                            // null: the whole state is in memory
     private final List<StepRecord> history = new ArrayList<>();
     private int step;
     private Path lastCheckpoint;
@@ -80,6 +79,7 @@ public final class Trainer {
         this(preset, o, resume, log, Cluster.LOCAL);
     }
 
+    /** A new run and a resumed one differ only in where the description and the state's values come from. */
     public Trainer(M6Config preset, TrainOptions o, boolean resume, PrintStream log, Cluster cluster) throws IOException {
         this.o = o;
         this.cluster = cluster;
@@ -93,45 +93,13 @@ public final class Trainer {
             throw new IllegalArgumentException("--memory-budget works in one process only (not with --dp/--ep or launch) for now");
         if (o.memoryBudget() > 0 && !Devices.isCpu(Devices.chosen()))
             throw new IllegalArgumentException("--memory-budget offloads CPU training only for now (no device tier yet): use --device cpu");
-        if (ckpt.isPresent()) {
-            JsonNode t;
-            if (o.memoryBudget() > 0) {                         // never the whole model in memory: stream it in
-                Path dir = ckpt.get();
-                tok = Tokenizer.load(dir.resolve(Checkpoint.TOKENIZER));
-                M6Config cfg = Presets.read(dir.resolve(Checkpoint.CONFIG));
-                off = offloader(cfg, o, log);
-                model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
-                t = Json.MAPPER.readTree(dir.resolve(Checkpoint.TRAINER).toFile());
-                opt = new AdamW(off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
-                off.resume(dir, model, opt, t.path("optimizerStep").asLong());
-            } else {
-                Checkpoint.Loaded l = Checkpoint.load(ckpt.get(), cluster.shard());
-                tok = l.tokenizer();
-                model = l.model();
-                t = l.trainer();
-                off = null;
-                opt = new AdamW(model.params.named(), AdamW.Options.defaults(o.weightDecay()));
-                Checkpoint.loadOptimizer(ckpt.get(), model, opt, t.path("optimizerStep").asLong());
-            }
-            step = t.path("step").asInt();
-            data = new TrainData(corpus, tok, model.config, o.sentinels(), o.seed());
-            Map<Objective, Long> pos = new EnumMap<>(Objective.class);
-            t.path("position").fields().forEachRemaining(e -> pos.put(Objective.parse(e.getKey()), e.getValue().asLong()));
-            data.seek(pos);
-            if (cluster.leader()) readHistory();
-            log.printf("m6j: resumed %s at step %d%n", ckpt.get(), step);
-        } else {
-            Path tokFile = o.runDir().resolve("tokenizer.json");
-            if (cluster.leader()) tokenizer(corpus, preset.vocabSize(), o.sentinels(), tokFile, log);
-            cluster.barrier();                                  // the others read the leader's tokenizer
-            tok = Tokenizer.load(tokFile);
-            M6Config cfg = preset.withVocab(tok.vocabSize() + ImageVocab.extraTokens(o.runDir()));   // + image codes
-            off = o.memoryBudget() > 0 ? offloader(cfg, o, log) : null;
-            model = new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard(), off);
-            data = new TrainData(corpus, tok, cfg, o.sentinels(), o.seed());
-            opt = new AdamW(off == null ? model.params.named() : off.resident(model.params.named()), AdamW.Options.defaults(o.weightDecay()));
-            if (cluster.leader()) Files.deleteIfExists(metricsFile());
-        }
+        Checkpoint.Description d = ckpt.isPresent() ? Checkpoint.describe(ckpt.get()) : newRun(corpus, preset);
+        tok = d.tokenizer();
+        state = trainState(d.config(), o, cluster, log);
+        model = state.model();
+        data = new TrainData(corpus, tok, model.config, o.sentinels(), o.seed());
+        if (ckpt.isPresent()) resumeFrom(ckpt.get(), d.trainer());
+        else if (cluster.leader()) Files.deleteIfExists(metricsFile());
         ImageCodeData.attach(data, tok, o.runDir(), corpus.dir(), log);       // t2i: when the run has a VQGAN
         for (Objective ob : o.mixture().keySet())
             if (o.mixture().get(ob) > 0 && !data.has(ob))
@@ -142,14 +110,39 @@ public final class Trainer {
                 model.config.name(), counts[0], counts[1], tok.vocabSize(), data.imageTextCount(), data.textCount());
     }
 
-    /** The offloading store for a memory budget, or null when the whole state fits anyway. */
-    private static Offloader offloader(M6Config cfg, TrainOptions o, PrintStream log) throws IOException {
-        OffloadPlan plan = OffloadPlan.of(cfg, o.memoryBudget());
-        log.println(plan.summary());
-        return plan.offloads() ? new Offloader(plan, o.runDir().resolve("offload")) : null;
+    /** A new run's tokenizer (the leader trains it, the others read it) and the preset sized to its vocabulary. */
+    private Checkpoint.Description newRun(Corpus corpus, M6Config preset) throws IOException {
+        Path tokFile = o.runDir().resolve("tokenizer.json");
+        if (cluster.leader()) tokenizer(corpus, preset.vocabSize(), o.sentinels(), tokFile, log);
+        cluster.barrier();
+        Tokenizer t = Tokenizer.load(tokFile);
+        return new Checkpoint.Description(preset.withVocab(t.vocabSize() + ImageVocab.extraTokens(o.runDir())), t, null);  // + image codes
     }
 
-    public Offloader offloader() { return off; }
+    /** All in memory, or under a memory budget offloaded as its plan says (when the whole state does not fit). */
+    private static TrainState trainState(M6Config cfg, TrainOptions o, Cluster cluster, PrintStream log) throws IOException {
+        AdamW.Options opt = AdamW.Options.defaults(o.weightDecay());
+        if (o.memoryBudget() > 0) {
+            OffloadPlan plan = OffloadPlan.of(cfg, o.memoryBudget());
+            log.println(plan.summary());
+            if (plan.offloads()) return OffloadedState.create(plan, cfg, o.seed(), opt, o.runDir().resolve("offload"));
+        }
+        return ResidentState.of(new M6Model(cfg, ScalarType.Float, o.seed(), null, cluster.shard()), opt, cluster);
+    }
+
+    /** The checkpoint's tensors into the state, and the step, data position and metrics up to it. */
+    private void resumeFrom(Path dir, JsonNode t) throws IOException {
+        state.resume(dir, t.path("optimizerStep").asLong());
+        step = t.path("step").asInt();
+        Map<Objective, Long> pos = new EnumMap<>(Objective.class);
+        t.path("position").fields().forEachRemaining(e -> pos.put(Objective.parse(e.getKey()), e.getValue().asLong()));
+        data.seek(pos);
+        if (cluster.leader()) readHistory();
+        log.printf("m6j: resumed %s at step %d%n", dir, step);
+    }
+
+    /** Where the weights, gradients and optimizer moments live (resident or offloaded). */
+    public TrainState state() { return state; }
 
     /** Loads RUN/tokenizer.json, or trains one on the corpus's train texts and saves it there. */
     public static Tokenizer tokenizer(Corpus corpus, int vocab, int sentinels, Path file, PrintStream log) throws IOException {
@@ -221,7 +214,7 @@ public final class Trainer {
                     metrics.flush();
                     String check = cluster.verifyReplicas(model);
                     if (!check.isEmpty()) log.println("m6j: step " + step + ": " + check);
-                    lastCheckpoint = CheckpointWriter.save(o.runDir(), step, model, opt, tok, trainerState(), o.keepCheckpoints(), cluster, off);
+                    lastCheckpoint = CheckpointWriter.save(o.runDir(), step, state, tok, trainerState(), o.keepCheckpoints(), cluster);
                     if (cluster.leader()) plot();
                 }
             }
@@ -245,10 +238,10 @@ public final class Trainer {
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
-                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers, 1.0 / micros).offload(off, 1.0 / micros);
+                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(state.store());
                 Tensor lossT = Loss.of(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
-                cluster.backward(total.div(Tensors.scalar(micros)), ctx);
+                ctx.backward(total.div(Tensors.scalar(micros)));
                 loss += lossT.item_double();
                 if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double();
                 tokens += b.positions();
@@ -256,18 +249,7 @@ public final class Trainer {
         }
         data.advance(ob, (long) micros * o.batchSize());
         // The update runs outside the scope: in-place ops on parameters must not attach them to it.
-        cluster.reduceGradients(model);
-        double lr = schedule.at(step), norm;
-        if (off == null) {
-            norm = cluster.clipGradNorm(model, o.clip());
-            opt.update(lr);
-        } else {                                            // one global norm over resident and offloaded gradients
-            norm = Math.sqrt(AdamW.gradSquares(opt.params()) + off.gradSquares());
-            AdamW.scaleToNorm(opt.params(), norm, o.clip());
-            opt.update(lr);
-            off.update(opt.options(), lr, opt.step(), o.clip() > 0 && norm > o.clip() ? o.clip() / (norm + 1e-6) : 1);
-        }
-        AdamW.zeroGrad(model.params.named());
+        double lr = schedule.at(step), norm = state.update(lr, o.clip());
         double[] sums = {cluster.sum(loss) / micros, cluster.sum(aux) / micros, cluster.sum(tokens)};
         double ms = (System.nanoTime() - t0) / 1e6;
         return new StepRecord(step, ob.id(), sums[0], sums[1], lr, norm, (long) sums[2], ms,
@@ -292,7 +274,7 @@ public final class Trainer {
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("step", step);
         n.put("seed", o.seed());
-        n.put("optimizerStep", opt.step());
+        n.put("optimizerStep", state.optimizerStep());
         ObjectNode pos = n.putObject("position");
         data.position().forEach((k, v) -> pos.put(k.id(), v));
         n.set("options", Json.MAPPER.valueToTree(o));

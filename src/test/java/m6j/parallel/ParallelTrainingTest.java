@@ -116,6 +116,17 @@ class ParallelTrainingTest {
     }
 
     /**
+     * Activation checkpointing under expert parallelism: every block is recomputed in backward, all-to-alls and all,
+     * and the losses are those of the run that keeps its activations.
+     */
+    @Test void activationCheckpointingWorksWithExpertParallelism() throws IOException {
+        Path plain = dir.resolve("ep2-plain"), recomputed = dir.resolve("ep2-checkpointed");
+        assertThat(launch(2, train(plain, 10, "--ep", "2"))).isZero();
+        assertThat(launch(2, train(recomputed, 10, "--ep", "2", "--checkpoint-layers", "all"))).isZero();
+        assertSameLosses(losses(recomputed), losses(plain));
+    }
+
+    /**
      * Full collections in the workers between handing each native store to its native owner and the owner's use
      * (-Dm6j.gcDuringRendezvous, passed on to the workers by the launcher): a store only libtorch still references
      * would be freed by then and the next store call would crash the worker (it did: SIGSEGV in PrefixStore::set).

@@ -4,6 +4,7 @@ import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.model.M6Config;
 import m6j.offload.OffloadPlan;
+import m6j.offload.OffloadedState;
 import m6j.runtime.Safetensors;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Tensor;
@@ -57,7 +58,8 @@ class OffloadTest {
         Trainer mem = new Trainer(C, opts(dir.resolve("mem"), 6, 0, 1), false, TrainerTest.QUIET);
         mem.run(6);
         Trainer off = new Trainer(C, opts(dir.resolve("off"), 6, budget(), 1), false, TrainerTest.QUIET);
-        OffloadPlan plan = off.offloader().plan();
+        OffloadedState state = (OffloadedState) off.state();
+        OffloadPlan plan = state.plan();
         assertThat(plan.units()).anyMatch(OffloadPlan.Unit::onDisk).anyMatch(u -> !u.onDisk());
         assertThat(plan.managed()).contains(true, false);
         off.run(6);
@@ -65,8 +67,8 @@ class OffloadTest {
             double a = mem.history().get(i).loss(), b = off.history().get(i).loss();
             assertThat(b).as("loss at step %d", i).isEqualTo(a);
         }
-        assertThat(plan.residentBytes() + plan.ramUnitBytes() + off.offloader().peakWorkingBytes()).isLessThanOrEqualTo(plan.budget());
-        long[] experts = off.offloader().expertCounts();
+        assertThat(plan.residentBytes() + plan.ramUnitBytes() + state.peakWorkingBytes()).isLessThanOrEqualTo(plan.budget());
+        long[] experts = state.expertCounts();
         assertThat(experts[0]).isPositive();
         // The offloaded run's checkpoint is an ordinary one: same tensors as the in-memory run's.
         Map<String, Tensor> a = Safetensors.read(mem.lastCheckpoint().resolve(Checkpoint.MODEL)).tensors(),
