@@ -3,7 +3,7 @@ package m6j.cli;
 import m6j.checkpoint.Checkpoint;
 import m6j.runtime.Memory;
 import m6j.serve.LoadDriver;
-import m6j.serve.Scheduler;
+import m6j.infer.Engine;
 import m6j.serve.ServeOptions;
 import m6j.serve.Server;
 import picocli.CommandLine.Command;
@@ -36,8 +36,8 @@ public final class BenchServeCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         int maxBatch = Math.max(32, levels.stream().mapToInt(Integer::intValue).max().orElse(1));
         ServeOptions o = ServeOptions.defaults("m6j-bench").withPort(0)
-                .withScheduler(new Scheduler.Options(maxBatch, 4096, 120_000));
-        try (Server s = new Server(l.model(), l.tokenizer(), null, null, o)) {
+                .withEngine(new Engine.Options(maxBatch, 4096, 120_000));
+        try (Server s = new Server(l, false, null, o)) {
             LoadDriver d = new LoadDriver(s.baseUrl(), null);
             System.out.printf("m6j bench serve: %s, max_tokens %d, temperature %s, %d requests per client%n", l.dir(), maxTokens, temperature, perClient);
             d.run(4, 16, i -> completion(i));                   // warm-up (BLAS ramp-up, JIT)

@@ -2,6 +2,7 @@ package m6j.cli;
 
 import m6j.checkpoint.Checkpoint;
 import m6j.infer.Captioner;
+import m6j.infer.Engine;
 import m6j.infer.Sampling;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,11 +27,13 @@ public final class CaptionCommand implements Callable<Integer> {
         Sampling s = sampling.sampling();
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
-        Captioner c = new Captioner(l.model(), l.tokenizer());
-        List<byte[]> px = new ArrayList<>();
-        for (Path p : images) px.add(c.load(p));
-        List<String> caps = c.caption(px, s);
-        for (int i = 0; i < images.size(); i++) System.out.println(images.get(i) + "\t" + caps.get(i));
+        try (Engine e = Engine.local(l.model(), l.tokenizer())) {
+            Captioner c = new Captioner(e);
+            List<byte[]> px = new ArrayList<>();
+            for (Path p : images) px.add(c.load(p));
+            List<String> caps = c.caption(px, s);
+            for (int i = 0; i < images.size(); i++) System.out.println(images.get(i) + "\t" + caps.get(i));
+        }
         return 0;
     }
 }

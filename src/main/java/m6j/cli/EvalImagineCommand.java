@@ -66,19 +66,20 @@ public final class EvalImagineCommand implements Callable<Integer> {
             judge.save(classifier, info);
             System.out.printf("m6j: classifier test accuracy %.3f on %,d held-out images%n", acc, testImg.size());
         }
-        Imaginer im = Imaginer.load(model.model);
-        List<byte[]> shown = sheet == null ? null : new ArrayList<>();
-        ImagineEval.Report r = ImagineEval.run(im, judge, testImg, testLabels, perClass, o, 10, shown, System.out);
-        System.out.printf("%n%-20s %9s %9s %14s %14s%n", "prompt", "fidelity", "FD", "FD random", "FD no text");
-        for (ImagineEval.Row row : r.rows())
-            System.out.printf("%-20s %9.3f %9.2f %14.2f %14.2f%n", row.label(), row.fidelity(), row.fd(), row.fdRandom(), row.fdNoText());
-        System.out.printf("(%d images per class, guidance %.1f, temperature %.2f, top-k %d; %.1f images/s while drawing)%n",
-                r.perClass(), r.guidance(), r.temperature(), r.topK(), r.imagesPerSecond());
-        Path run = im.vocab.vqganDir(model.model).getParent();
-        Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval-imagine.json").toFile(), r);
-        if (sheet != null) {
-            ImageGrid.write(sheet, ImageGrid.sheet(shown, im.vq.config.imageSize(), 10, 1));
-            System.out.println("m6j: contact sheet -> " + sheet);
+        try (Imaginer im = Imaginer.load(model.model)) {
+            List<byte[]> shown = sheet == null ? null : new ArrayList<>();
+            ImagineEval.Report r = ImagineEval.run(im, judge, testImg, testLabels, perClass, o, 10, shown, System.out);
+            System.out.printf("%n%-20s %9s %9s %14s %14s%n", "prompt", "fidelity", "FD", "FD random", "FD no text");
+            for (ImagineEval.Row row : r.rows())
+                System.out.printf("%-20s %9.3f %9.2f %14.2f %14.2f%n", row.label(), row.fidelity(), row.fd(), row.fdRandom(), row.fdNoText());
+            System.out.printf("(%d images per class, guidance %.1f, temperature %.2f, top-k %d; %.1f images/s while drawing)%n",
+                    r.perClass(), r.guidance(), r.temperature(), r.topK(), r.imagesPerSecond());
+            Path run = im.vocab.vqganDir(model.model).getParent();
+            Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve("eval-imagine.json").toFile(), r);
+            if (sheet != null) {
+                ImageGrid.write(sheet, ImageGrid.sheet(shown, im.vq.config.imageSize(), 10, 1));
+                System.out.println("m6j: contact sheet -> " + sheet);
+            }
         }
         return 0;
     }

@@ -1,10 +1,10 @@
 package m6j.cli;
 
 import m6j.checkpoint.Checkpoint;
-import m6j.data.Tokenizer;
-import m6j.infer.Generator;
+import m6j.infer.Engine;
+import m6j.infer.Event;
+import m6j.infer.Request;
 import m6j.infer.Sampling;
-import m6j.model.ForwardContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -42,18 +42,15 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /** n continuations of a prompt; sample i uses seed + i. */
-    static List<String> complete(Checkpoint.Loaded l, String prompt, int maxTokens, int n, Sampling s) {
-        Tokenizer tok = l.tokenizer();
-        int[] ids = tok.encode(prompt);
-        int[] prefix = new int[ids.length + 1];
-        prefix[0] = tok.id(Tokenizer.BOS);
-        System.arraycopy(ids, 0, prefix, 1, ids.length);
-        List<String> out = new ArrayList<>();
-        Generator g = new Generator(l.model(), tok);
-        for (int i = 0; i < n; i++) {
-            Sampling si = new Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i);
-            out.add(tok.decode(g.generate(null, new int[][]{prefix}, maxTokens, si, ForwardContext.eval())[0]));
+    static List<String> complete(Checkpoint.Loaded l, String prompt, int maxTokens, int n, Sampling s) throws InterruptedException {
+        try (Engine e = Engine.local(l.model(), l.tokenizer())) {
+            int[] prefix = e.prompt(prompt);
+            List<Request> reqs = new ArrayList<>();
+            for (int i = 0; i < n; i++)
+                reqs.add(Request.text(i, prefix, null, maxTokens, new Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i)));
+            List<String> out = new ArrayList<>();
+            for (Event.Done d : e.run(reqs)) out.add(d.text());
+            return out;
         }
-        return out;
     }
 }

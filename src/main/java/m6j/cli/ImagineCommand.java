@@ -47,18 +47,19 @@ public final class ImagineCommand implements Callable<Integer> {
             throw new IllegalArgumentException("empty prompt: say what to draw, e.g. \"a pair of ankle boots\"");
         Imaginer.Options o = draw.options();
         common.init();
-        Imaginer im = Imaginer.load(model.model);
-        im.promptIds(prompt);                                   // a too-long prompt fails before any work
-        long t0 = System.nanoTime();
-        List<byte[]> images = im.images(prompt, n, o);
-        double secs = (System.nanoTime() - t0) / 1e9;
-        int size = im.vq.config.imageSize();
-        String slug = Imaginer.slug(prompt);
-        for (int i = 0; i < images.size(); i++)
-            ImageGrid.write(out.resolve(String.format("%s-%03d.png", slug, i)), ImageGrid.sheet(List.of(images.get(i)), size, 1, scale));
-        Path sheet = out.resolve(slug + "-sheet.png");
-        ImageGrid.write(sheet, ImageGrid.sheet(images, size, Math.min(8, images.size()), scale));
-        System.out.printf("m6j: %d images for \"%s\" in %.1f s (%.1f images/s) -> %s%n", n, prompt.trim(), secs, n / secs, sheet);
+        try (Imaginer im = Imaginer.load(model.model)) {
+            im.promptIds(prompt);                                   // a too-long prompt fails before any work
+            long t0 = System.nanoTime();
+            List<byte[]> images = im.images(prompt, n, o);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            int size = im.vq.config.imageSize();
+            String slug = Imaginer.slug(prompt);
+            for (int i = 0; i < images.size(); i++)
+                ImageGrid.write(out.resolve(String.format("%s-%03d.png", slug, i)), ImageGrid.sheet(List.of(images.get(i)), size, 1, scale));
+            Path sheet = out.resolve(slug + "-sheet.png");
+            ImageGrid.write(sheet, ImageGrid.sheet(images, size, Math.min(8, images.size()), scale));
+            System.out.printf("m6j: %d images for \"%s\" in %.1f s (%.1f images/s) -> %s%n", n, prompt.trim(), secs, n / secs, sheet);
+        }
         return 0;
     }
 }

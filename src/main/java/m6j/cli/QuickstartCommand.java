@@ -9,6 +9,7 @@ import m6j.data.DataRoots;
 import m6j.data.Source;
 import m6j.data.Split;
 import m6j.infer.Captioner;
+import m6j.infer.Engine;
 import m6j.infer.Evaluator;
 import m6j.infer.Sampling;
 import m6j.model.Presets;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
@@ -75,7 +77,10 @@ public final class QuickstartCommand implements Callable<Integer> {
         var fashion = corpus.examples(Split.TEST, Source.FASHION_MNIST);
         if (!fashion.isEmpty()) {
             var imgs = fashion.subList(0, Math.min(6, fashion.size()));
-            var caps = new Captioner(l.model(), l.tokenizer()).caption(imgs.stream().map(e -> e.image()).toList(), Sampling.greedy());
+            List<String> caps;
+            try (Engine engine = Engine.local(l.model(), l.tokenizer())) {
+                caps = new Captioner(engine).caption(imgs.stream().map(e -> e.image()).toList(), Sampling.greedy());
+            }
             for (int i = 0; i < imgs.size(); i++)
                 System.out.printf("   caption  %-22s (truth: %s) -> %s%n", imgs.get(i).id(), imgs.get(i).text(), caps.get(i));
         }

@@ -1,10 +1,9 @@
 package m6j.cli;
 
 import m6j.checkpoint.Checkpoint;
-import m6j.serve.Scheduler;
+import m6j.infer.Engine;
 import m6j.serve.ServeOptions;
 import m6j.serve.Server;
-import m6j.serve.TwoStageImages;
 import m6j.serve.VectorIndex;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,15 +30,14 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         if (apiKey == null) apiKey = System.getenv("M6J_API_KEY");
-        Scheduler.Options so = new Scheduler.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
+        Engine.Options so = new Engine.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
-        var images = TwoStageImages.of(l);              // runs trained with --vqgan draw
-        Server s = new Server(l.model(), l.tokenizer(), images.orElse(null), vi, o);
+        Server s = new Server(l, true, vi, o);              // runs trained with --vqgan draw
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
-                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : "") + (images.isPresent() ? ", images " + images.get().size() : ""));
+                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
         Thread.currentThread().join();
         return 0;

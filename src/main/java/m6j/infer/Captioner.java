@@ -2,12 +2,7 @@ package m6j.infer;
 
 import m6j.data.Images;
 import m6j.data.Tokenizer;
-import m6j.model.ForwardContext;
-import m6j.model.M6Config;
 import m6j.model.M6Model;
-import m6j.task.Batch;
-import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Tensor;
 
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -16,32 +11,28 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.imageio.ImageIO;
 
-/** Image captioning: image files or corpus images -> text, through the prefix [image][BOS]. */
+/** Image captioning: image files or corpus images -> text, through the prefix [image][BOS], decoded by the engine. */
 public final class Captioner {
+    private final Engine engine;
     private final M6Model model;
-    private final Tokenizer tok;
 
-    public Captioner(M6Model model, Tokenizer tok) {
-        this.model = model;
-        this.tok = tok;
+    public Captioner(Engine engine) {
+        this.engine = engine;
+        this.model = engine.model();
     }
 
-    /** RGB uint8 images of the model's size -> (B, H, W, C) tensor. */
-    public static Tensor imageBatch(List<byte[]> images, M6Config c) {
-        return Batch.images(images, c.imageSize(), c.channels());
-    }
-
-    public List<String> caption(List<byte[]> images, Sampling s) {
-        int bos = tok.id(Tokenizer.BOS);
-        int[][] prefix = new int[images.size()][];
-        for (int i = 0; i < prefix.length; i++) prefix[i] = new int[]{bos};
+    /** Captions of RGB images of the model's size, up to maxTokens each; image i samples with seed + i. */
+    public List<String> caption(List<byte[]> images, Sampling s, int maxTokens) {
+        int[] bos = {engine.tokenizer().id(Tokenizer.BOS)};
+        List<Request> reqs = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++)
+            reqs.add(Request.text(i, bos, images.get(i), maxTokens, new Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i)));
         List<String> out = new ArrayList<>();
-        try (PointerScope scope = new PointerScope()) {
-            int[][] ids = new Generator(model, tok).generate(imageBatch(images, model.config), prefix, 32, s, ForwardContext.eval());
-            for (int[] r : ids) out.add(tok.decode(r).trim());
-        }
+        for (Event.Done d : engine.run(reqs)) out.add(d.text().trim());
         return out;
     }
+
+    public List<String> caption(List<byte[]> images, Sampling s) { return caption(images, s, 32); }
 
     /** Reads and normalises an image file to the model's resolution (RGBA flattened on white, padded square). */
     public byte[] load(Path file) throws IOException {

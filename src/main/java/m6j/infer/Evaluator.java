@@ -65,25 +65,22 @@ public final class Evaluator {
         test = test.subList(0, Math.min(max, test.size()));
         List<String> labels = new ArrayList<>();
         for (Example e : corpus.examples(Split.TRAIN, source)) if (!labels.contains(e.label())) labels.add(e.label());
-        Generator gen = new Generator(model, tok);
-        int bos = tok.id(Tokenizer.BOS), correct = 0;
+        int correct = 0;
         List<String[]> samples = new ArrayList<>();
-        for (int i = 0; i < test.size(); i += 64) {
-            List<Example> chunk = test.subList(i, Math.min(test.size(), i + 64));
-            int[][] prefix = new int[chunk.size()][];
-            for (int j = 0; j < prefix.length; j++) prefix[j] = new int[]{bos};
-            try (PointerScope scope = new PointerScope()) {
-                int[][] out = gen.generate(Captioner.imageBatch(chunk.stream().map(Example::image).toList(), model.config),
-                        prefix, 24, Sampling.greedy(), new ForwardContext(false, stats));
-                for (int j = 0; j < out.length; j++) {
-                    String caption = tok.decode(out[j]).trim();
-                    Example e = chunk.get(j);
-                    boolean ok = source == Source.FASHION_MNIST ? e.label().equals(namedClass(caption, labels))
-                            : caption.equalsIgnoreCase(e.text().trim());
-                    if (ok) correct++;
-                    if (samples.size() < 12) samples.add(new String[]{e.id(), e.text(), caption, ok ? "ok" : "wrong"});
-                }
-            }
+        List<String> captions;
+        try (Engine engine = new Engine(model, tok, Engine.Options.local(), Engine.Stats.NONE, stats)) {
+            captions = new Captioner(engine).caption(test.stream().map(Example::image).toList(), Sampling.greedy(), 24);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        for (int j = 0; j < test.size(); j++) {
+            String caption = captions.get(j);
+            Example e = test.get(j);
+            boolean ok = source == Source.FASHION_MNIST ? e.label().equals(namedClass(caption, labels))
+                    : caption.equalsIgnoreCase(e.text().trim());
+            if (ok) correct++;
+            if (samples.size() < 12) samples.add(new String[]{e.id(), e.text(), caption, ok ? "ok" : "wrong"});
         }
         return new CaptionResult(source, test.size(), correct, samples);
     }

@@ -37,8 +37,11 @@ public final class ForwardContext {
      * Evaluation without MoE token dropping: every token reaches its experts, so a request's output does not
      * depend on which other requests share its batch (serving with continuous batching).
      */
-    public static ForwardContext serving() {
-        ForwardContext c = new ForwardContext(false, null);
+    public static ForwardContext serving() { return serving(null); }
+
+    /** As {@link #serving()}, collecting routing statistics (or not, when stats is null). */
+    public static ForwardContext serving(RoutingStats stats) {
+        ForwardContext c = new ForwardContext(false, stats);
         c.dropTokens = false;
         return c;
     }

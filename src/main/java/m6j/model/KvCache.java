@@ -19,7 +19,7 @@ public final class KvCache implements AutoCloseable {
     private int length;
     // Ragged decode over pool slots (set only on the short-lived cache that M6Model.decode builds).
     private Tensor flatIndex, rows;
-    private int span;
+    private int span, firstRow = -1;
 
     public KvCache(M6Config c, int batch, int maxLen, ScalarType dtype, Device device) {
         this.maxLen = maxLen;
@@ -92,6 +92,9 @@ public final class KvCache implements AutoCloseable {
         r.flatIndex = Tensors.longs(flat, flat.length);
         r.rows = Tensors.longs(rowIdx, b);
         r.span = max;
+        boolean contiguous = true;
+        for (int i = 1; i < b; i++) contiguous &= rowIdx[i] == rowIdx[0] + i;
+        if (contiguous) r.firstRow = (int) rowIdx[0];         // slots in order: read them as a view, not a gathered copy
         return r;
     }
 
@@ -114,6 +117,7 @@ public final class KvCache implements AutoCloseable {
         long b = newK.size(0), h = newK.size(1), hd = newK.size(3);
         k[layer].view(-1, hd).index_copy_(0, Devices.like(k[layer], flatIndex), newK.reshape(b * h, hd));
         v[layer].view(-1, hd).index_copy_(0, Devices.like(k[layer], flatIndex), newV.reshape(b * h, hd));
+        if (firstRow >= 0) return new Tensor[]{k[layer].narrow(2, 0, span).narrow(0, firstRow, b), v[layer].narrow(2, 0, span).narrow(0, firstRow, b)};
         Tensor r = Devices.like(k[layer], rows);
         return new Tensor[]{k[layer].narrow(2, 0, span).index_select(0, r), v[layer].narrow(2, 0, span).index_select(0, r)};
     }

@@ -1,6 +1,7 @@
 package m6j.serve;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.infer.EngineException;
 
 /**
  * An error the API answers in OpenAI's shape: {"error": {"message", "type", "param", "code"}} with an HTTP status.
@@ -48,6 +49,17 @@ public final class ApiError extends RuntimeException {
 
     public static ApiError internal(String message) {
         return new ApiError(500, "server_error", "internal_error", null, message, 0);
+    }
+
+    /** The HTTP answer to an engine's refusal or failure. */
+    public static ApiError of(EngineException e) {
+        return switch (e.kind) {
+            case INVALID -> invalid(null, e.getMessage());
+            case BUSY -> busy(e.retryAfter);
+            case TIMEOUT -> new ApiError(408, "timeout", "request_timeout", null, e.getMessage(), 0);
+            case UNAVAILABLE -> new ApiError(503, "server_error", "engine_unavailable", null, e.getMessage(), 0);
+            case FAILED -> internal(e.getMessage());
+        };
     }
 
     public ObjectNode toJson() {

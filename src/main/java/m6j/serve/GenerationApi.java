@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.data.Tokenizer;
+import m6j.infer.Event;
+import m6j.infer.Request;
 import m6j.infer.Sampling;
 
 import java.io.IOException;
@@ -13,7 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** /v1/completions and /v1/chat/completions, plain and streamed (server-sent events), through the scheduler. */
+/** /v1/completions and /v1/chat/completions, plain and streamed (server-sent events), through the engine. */
 final class GenerationApi {
     private final Server s;
 
@@ -91,8 +93,8 @@ final class GenerationApi {
 
     private void run(Exchange ex, ObjectNode req, List<Job> jobs, Params p, boolean chat) throws IOException {
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
-        List<Sequence> seqs = new ArrayList<>();
-        long timeout = s.opt.scheduler().timeoutMs();
+        List<Request> seqs = new ArrayList<>();
+        long timeout = s.opt.engine().timeoutMs();
         int promptTokens = 0;
         for (int j = 0; j < jobs.size(); j++) {
             Job job = jobs.get(j);
@@ -101,19 +103,18 @@ final class GenerationApi {
             for (int i = 0; i < p.n(); i++) {
                 int index = j * p.n() + i;
                 Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
-                Sequence q = new Sequence(index, job.prefix(), job.image(), maxNew, si, timeout, events);
-                seqs.add(p.stream() ? q : q.quiet());
+                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).to(events, p.stream()));
             }
         }
         if (ex.clientGone()) throw new ClientConnection.Gone();
-        s.scheduler.submit(seqs);
+        s.engine.submit(seqs);
         ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
                 System.currentTimeMillis() / 1000, s.opt.modelId(), seqs.size(), p.stop());
         try {
             if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
             else ex.json(200, collect(ex, events, r, timeout, promptTokens));
         } finally {
-            for (Sequence q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
+            for (Request q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
         }
     }
 
@@ -139,7 +140,7 @@ final class GenerationApi {
         String[] finish = new String[r.choices()];
         while (done < r.choices()) {
             Event e = next(ex, events, timeout);
-            if (e instanceof Event.Failed f) throw f.error();
+            if (e instanceof Event.Failed f) throw ApiError.of(f.error());
             if (e instanceof Event.Done d) {
                 done++;
                 completion += d.completionTokens();
@@ -170,7 +171,7 @@ final class GenerationApi {
                 return;
             }
             int i = e.index();
-            if (e instanceof Event.Failed f) { ex.error(f.error()); return; }
+            if (e instanceof Event.Failed f) { ex.error(ApiError.of(f.error())); return; }
             if (acc[i] == null) acc[i] = new StringBuilder();
             if (e instanceof Event.Token t && !stopped[i]) {
                 int before = acc[i].length();

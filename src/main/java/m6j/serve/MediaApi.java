@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.data.Tokenizer;
+import m6j.infer.Imaginer;
+import m6j.infer.Sampling;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,7 +33,7 @@ final class MediaApi {
         int dims = RequestJson.integer(req, "dimensions", s.embedder.dimensions(), 1, Integer.MAX_VALUE);
         if (dims != s.embedder.dimensions())
             throw ApiError.invalid("dimensions", "This model's embeddings have " + s.embedder.dimensions() + " dimensions; other sizes are not supported.");
-        List<float[]> vecs = s.scheduler.call(() -> {
+        List<float[]> vecs = s.engine.call(() -> {
             List<float[]> out = new ArrayList<>();
             for (int from = 0; from < inputs.size(); from += 32) {       // batched forwards of one kind at a time
                 List<Input> part = inputs.subList(from, Math.min(inputs.size(), from + 32));
@@ -119,10 +121,18 @@ final class MediaApi {
         if (s.images == null)
             throw ApiError.invalid("model", "image_generation_unavailable", "The model '" + s.opt.modelId()
                     + "' has no image generator (it needs the VQGAN and stage-two image codes).");
-        if (size != null && !size.equals(s.images.size()))
-            throw ApiError.invalid("size", "This model generates images of size " + s.images.size() + " only.");
-        s.embedder.ids(prompt, "prompt");                              // context check
-        List<byte[]> pngs = s.scheduler.call(() -> s.images.generate(prompt, n, seed), ex::clientGone);
+        int side = s.images.vq.config.imageSize();
+        if (size != null && !size.equals(side + "x" + side))
+            throw ApiError.invalid("size", "This model generates images of size " + side + "x" + side + " only.");
+        try {
+            s.images.promptIds(prompt);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalid("prompt", "context_length_exceeded", e.getMessage());
+        }
+        // The engine draws the codes between (and together with) text decode steps; the VQGAN decodes them here.
+        long[][] codes = s.images.codes(prompt, n, new Imaginer.Options(new Sampling(1.0, 0, 1.0, seed), 3.0), ex::clientGone);
+        List<byte[]> pngs = new ArrayList<>();
+        for (byte[] rgb : s.images.vq.images(codes)) pngs.add(ImageInput.png(rgb, side));
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
@@ -142,7 +152,7 @@ final class MediaApi {
         if (s.index == null)
             throw ApiError.invalid(null, "no_index", "This server has no vector index (build one with 'm6j index build' and start with --index DIR).");
         Input in = query != null ? text(query, "query") : new Input(null, ImageInput.fromUrl(image, s.model.config.imageSize(), "image"));
-        float[] v = s.scheduler.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
+        float[] v = s.engine.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
         ArrayNode data = root.putArray("data");
         for (VectorIndex.Hit h : s.index.search(s.index.prepare(v, in.image() != null ? "image" : "text"), k, kind)) {

@@ -1,5 +1,7 @@
 package m6j.serve;
 
+import m6j.infer.Engine;
+
 import m6j.runtime.Memory;
 
 import java.util.Map;
@@ -9,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Supplier;
 
 /** Counters, gauges and histograms in the Prometheus text format (version 0.0.4), no library needed. */
-public final class Metrics {
+public final class Metrics implements Engine.Stats {
     private static final double[] LATENCY = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
     private static final double[] BATCH = {1, 2, 4, 8, 16, 32, 64, 128, 256};
     private static final double[] STEP = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
@@ -28,12 +30,12 @@ public final class Metrics {
         latency.computeIfAbsent(path, k -> new Histogram(LATENCY)).observe(seconds);
     }
 
-    public void decodeStep(int batchSize, long nanos) {
+    @Override public void decodeStep(int batchSize, long nanos) {
         batch.observe(batchSize);
         step.observe(nanos / 1e9);
     }
 
-    public void generatedTokens(int n) {
+    @Override public void generatedTokens(int n) {
         generated.addAndGet(n);
         long sec = System.currentTimeMillis() / 1000;
         int i = (int) (sec % perSecond.length());
@@ -45,10 +47,10 @@ public final class Metrics {
 
     public double meanStepMs() { return step.mean() * 1000; }
 
-    public void promptTokens(int n) { prompt.addAndGet(n); }
+    @Override public void promptTokens(int n) { prompt.addAndGet(n); }
 
     /** Model work dropped unfinished: a sequence or task whose request was cancelled (client gone, sibling failed). */
-    public void cancelled(int n) { cancelled.addAndGet(n); }
+    @Override public void cancelled(int n) { cancelled.addAndGet(n); }
 
     public void gauge(String name, String help, Supplier<Number> value) {
         gauges.put(name, new String[]{help});

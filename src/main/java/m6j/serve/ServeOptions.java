@@ -1,8 +1,10 @@
 package m6j.serve;
 
+import m6j.infer.Engine;
+
 /** How the server listens and what it accepts; validated here so the CLI and tests share the rules. */
 public record ServeOptions(String host, int port, String apiKey, String modelId, long maxBodyBytes, int maxN,
-                           Scheduler.Options scheduler) {
+                           Engine.Options engine) {
     public ServeOptions {
         if (host == null || host.isBlank()) throw new IllegalArgumentException("--host must not be empty");
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535 (0 = any free port)");
@@ -13,12 +15,12 @@ public record ServeOptions(String host, int port, String apiKey, String modelId,
     }
 
     public static ServeOptions defaults(String modelId) {
-        return new ServeOptions("127.0.0.1", 8080, null, modelId, 8L << 20, 8, new Scheduler.Options(32, 256, 60_000));
+        return new ServeOptions("127.0.0.1", 8080, null, modelId, 8L << 20, 8, new Engine.Options(32, 256, 60_000));
     }
 
-    public ServeOptions withPort(int p) { return new ServeOptions(host, p, apiKey, modelId, maxBodyBytes, maxN, scheduler); }
+    public ServeOptions withPort(int p) { return new ServeOptions(host, p, apiKey, modelId, maxBodyBytes, maxN, engine); }
 
-    public ServeOptions withApiKey(String k) { return new ServeOptions(host, port, k, modelId, maxBodyBytes, maxN, scheduler); }
+    public ServeOptions withApiKey(String k) { return new ServeOptions(host, port, k, modelId, maxBodyBytes, maxN, engine); }
 
-    public ServeOptions withScheduler(Scheduler.Options s) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, s); }
+    public ServeOptions withEngine(Engine.Options s) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, s); }
 }

@@ -3,12 +3,17 @@ package m6j.serve;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
+import m6j.checkpoint.Checkpoint;
 import m6j.data.Tokenizer;
+import m6j.infer.Engine;
+import m6j.infer.EngineException;
+import m6j.infer.Imaginer;
 import m6j.model.M6Model;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -21,10 +26,11 @@ public final class Server implements AutoCloseable {
     final M6Model model;
     final Tokenizer tok;
     final ServeOptions opt;
-    final Scheduler scheduler;
+    final Engine engine;
     final Metrics metrics = new Metrics();
     final Embedder embedder;
-    final ImageGenerator images;
+    /** Text -> image on the server's engine, or null when the run does not draw (or drawing is off). */
+    final Imaginer images;
     final VectorIndex index;
     final long created = System.currentTimeMillis() / 1000;
     private final HttpServer http;
@@ -33,15 +39,20 @@ public final class Server implements AutoCloseable {
     private final GenerationApi generation = new GenerationApi(this);
     private final MediaApi media = new MediaApi(this);
 
-    /** images and index may be null (the endpoints then answer a clear 400). */
-    public Server(M6Model model, Tokenizer tok, ImageGenerator images, VectorIndex index, ServeOptions opt) throws IOException {
-        this.model = model;
-        this.tok = tok;
+    /**
+     * Serves a loaded checkpoint; draw: answer /v1/images/generations when the run was trained with --vqgan. index may
+     * be null. Without either, those endpoints answer a clear 400.
+     */
+    public Server(Checkpoint.Loaded l, boolean draw, VectorIndex index, ServeOptions opt) throws IOException {
+        this.model = l.model();
+        this.tok = l.tokenizer();
         this.opt = opt;
-        this.images = images;
         this.index = index;
         this.embedder = new Embedder(model, tok);
-        this.scheduler = new Scheduler(model, tok, opt.scheduler(), metrics);
+        this.engine = new Engine(model, tok, opt.engine(), metrics);
+        this.images = draw ? Imaginer.of(l, engine).orElse(null) : null;
+        metrics.gauge("m6j_queue_depth", "Generation requests waiting for a batch slot.", engine::queued);
+        metrics.gauge("m6j_active_sequences", "Generation requests in the running batch.", engine::running);
         http = HttpServer.create(new InetSocketAddress(opt.host(), opt.port()), 256);
         pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "m6j-http-" + threads.incrementAndGet());
@@ -59,6 +70,15 @@ public final class Server implements AutoCloseable {
 
     public Metrics metrics() { return metrics; }
 
+    /** Whether /v1/images/generations draws (the run was trained with --vqgan and drawing is on). */
+    public boolean draws() { return images != null; }
+
+    /** "SxS" of the images it draws. */
+    public String imageSize() {
+        int side = images == null ? 0 : images.vq.config.imageSize();
+        return side + "x" + side;
+    }
+
     private void handle(Exchange ex) {
         long t0 = System.nanoTime();
         String path = ex.path(), method = ex.http.getRequestMethod();
@@ -70,7 +90,7 @@ public final class Server implements AutoCloseable {
             }
             switch (path) {
                 case "/", "/index.html" -> { get(method); page(ex); }
-                case "/health" -> { get(method); ex.json(200, RequestJson.MAPPER.createObjectNode().put("status", "ok").put("model", opt.modelId())); }
+                case "/health" -> { get(method); health(ex); }
                 case "/metrics" -> { get(method); ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes()); }
                 case "/v1/models" -> { get(method); ex.json(200, models()); }
                 case "/v1/completions" -> generation.completions(ex, post(ex, method));
@@ -85,7 +105,9 @@ public final class Server implements AutoCloseable {
             }
         } catch (ApiError e) {
             reply(ex, e);
-        } catch (IOException e) {
+        } catch (EngineException e) {
+            reply(ex, ApiError.of(e));
+        } catch (CancellationException | IOException e) {
             // client gone mid-reply: nothing to answer
         } catch (Exception | Error e) {
             String m = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
@@ -95,6 +117,14 @@ public final class Server implements AutoCloseable {
             metrics.request(route, ex.status() == 0 ? 499 : ex.status(), (System.nanoTime() - t0) / 1e9);
             ex.close();
         }
+    }
+
+    /** 200 while the engine runs, 503 with the reason once it has stopped. */
+    private void health(Exchange ex) throws IOException {
+        String down = engine.failure();
+        ObjectNode h = RequestJson.MAPPER.createObjectNode().put("status", down == null ? "ok" : "unavailable").put("model", opt.modelId());
+        if (down != null) h.put("reason", down);
+        ex.json(down == null ? 200 : 503, h);
     }
 
     private void reply(Exchange ex, ApiError e) {
@@ -159,7 +189,7 @@ public final class Server implements AutoCloseable {
 
     @Override public void close() throws Exception {
         http.stop(0);
-        scheduler.close();
+        engine.close();
         pool.shutdownNow();
         if (index != null) index.close();
     }

@@ -74,7 +74,11 @@ class DisconnectTest {
             send(server, "/v1/images/generations", "{\"prompt\":\"a shirt\",\"n\":4}").close();
             assertThat(within(10_000, () -> metric(server, "m6j_requests_total\\{path=\"/v1/images/generations\",status=\"499\"\\}") == gone + 1))
                     .isTrue();
-            assertThat(metric(server, "m6j_cancelled_total")).as("the queued task was withdrawn").isEqualTo(cancelled + 1);
+            double generated = metric(server, "m6j_generated_tokens_total");
+            assertThat(metric(server, "m6j_cancelled_total")).as("the 4 queued image requests were withdrawn").isEqualTo(cancelled + 4);
+            hold.countDown();
+            Thread.sleep(300);
+            assertThat(metric(server, "m6j_generated_tokens_total")).as("no code drawn for them").isEqualTo(generated);
         } finally {
             hold.countDown();
             holder.join();
@@ -86,7 +90,7 @@ class DisconnectTest {
         CountDownLatch started = new CountDownLatch(1);
         Thread t = new Thread(() -> {
             try {
-                server.scheduler.call(() -> { started.countDown(); hold.await(); return null; });
+                server.engine.call(() -> { started.countDown(); hold.await(); return null; });
             } catch (Exception ignored) {
                 // the test fails on its own assertions
             }

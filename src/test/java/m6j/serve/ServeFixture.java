@@ -1,5 +1,7 @@
 package m6j.serve;
 
+import m6j.infer.Engine;
+
 import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
@@ -42,8 +44,8 @@ final class ServeFixture {
     static synchronized Server server() throws Exception {
         if (server == null) {
             Checkpoint.Loaded l = model();
-            ServeOptions o = new ServeOptions("127.0.0.1", 0, KEY, MODEL, 1L << 20, 8, new Scheduler.Options(16, 64, 60_000));
-            server = new Server(l.model(), l.tokenizer(), TwoStageImages.of(l).orElseThrow(), VectorIndex.open(index), o);
+            ServeOptions o = new ServeOptions("127.0.0.1", 0, KEY, MODEL, 1L << 20, 8, new Engine.Options(16, 64, 60_000));
+            server = new Server(l, true, VectorIndex.open(index), o);
         }
         return server;
     }
@@ -52,7 +54,7 @@ final class ServeFixture {
     static synchronized Server plain() throws Exception {
         if (plain == null) {
             Checkpoint.Loaded l = model();
-            plain = new Server(l.model(), l.tokenizer(), null, null, ServeOptions.defaults(MODEL).withPort(0));
+            plain = new Server(l, false, null, ServeOptions.defaults(MODEL).withPort(0));
         }
         return plain;
     }

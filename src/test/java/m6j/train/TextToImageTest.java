@@ -5,6 +5,9 @@ import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.Split;
 import m6j.infer.Captioner;
+import m6j.infer.Engine;
+import m6j.infer.Event;
+import m6j.infer.Request;
 import m6j.infer.Imaginer;
 import m6j.infer.Sampling;
 import m6j.model.M6Config;
@@ -18,7 +21,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -49,31 +55,64 @@ class TextToImageTest {
         assertThat(run.resolve("image-codes.bin")).exists();
     }
 
-    @Test void oneCheckpointCaptionsAndDraws() throws IOException {
-        Imaginer im = Imaginer.load(run);                                   // from the run directory alone
-        List<byte[]> imgs = im.images("a coat", 3, new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0));
-        assertThat(imgs).hasSize(3).allSatisfy(b -> assertThat(b).hasSize(32 * 32 * 3));
-        var l = Checkpoint.load(run);
-        List<String> caps = new Captioner(l.model(), l.tokenizer()).caption(List.of(imgs.get(0)), Sampling.greedy());
-        assertThat(caps).hasSize(1);                                        // text only: never an image-code token
+    @Test void oneCheckpointCaptionsAndDraws() throws Exception {
+        try (Imaginer im = Imaginer.load(run)) {                            // from the run directory alone
+            List<byte[]> imgs = im.images("a coat", 3, new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0));
+            assertThat(imgs).hasSize(3).allSatisfy(b -> assertThat(b).hasSize(32 * 32 * 3));
+            List<String> caps = new Captioner(im.engine).caption(List.of(imgs.get(0)), Sampling.greedy());
+            assertThat(caps).hasSize(1);                                    // text only: never an image-code token
+        }
     }
 
-    @Test void sameSeedSameImagesOtherSeedOtherImages() throws IOException {
-        Imaginer im = Imaginer.load(run);
-        var o5 = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
-        List<byte[]> a = im.images("a coat", 2, o5), b = im.images("a coat", 2, o5);
-        List<byte[]> c = im.images("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0));
-        for (int i = 0; i < 2; i++) assertThat(b.get(i)).isEqualTo(a.get(i));
-        assertThat(im.codes("a coat", 2, o5)).isNotEqualTo(im.codes("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0)));
-        assertThat(c).hasSize(2);
+    @Test void sameSeedSameImagesOtherSeedOtherImages() throws Exception {
+        try (Imaginer im = Imaginer.load(run)) {
+            var o5 = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
+            List<byte[]> a = im.images("a coat", 2, o5), b = im.images("a coat", 2, o5);
+            List<byte[]> c = im.images("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0));
+            for (int i = 0; i < 2; i++) assertThat(b.get(i)).isEqualTo(a.get(i));
+            assertThat(im.codes("a coat", 2, o5)).isNotEqualTo(im.codes("a coat", 2, new Imaginer.Options(new Sampling(1, 0, 1, 6), 3.0)));
+            assertThat(c).hasSize(2);
+        }
     }
 
-    @Test void emptyOrOverLongPromptsAreRefusedWithAClearMessage() throws IOException {
-        Imaginer im = Imaginer.load(run);
-        var o = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
-        assertThatThrownBy(() -> im.images("  ", 1, o)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty prompt");
-        String longPrompt = "a very long prompt about a coat with many pockets and buttons and a hood and a belt and zips everywhere";
-        assertThatThrownBy(() -> im.images(longPrompt, 1, o)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("prompt too long").hasMessageContaining("at most 14");
+    /**
+     * Image codes decode in the same batched steps as text: drawn while text requests run, a guided grid is the one
+     * drawn alone, and the texts are the ones generated alone.
+     */
+    @Test void imageCodesAndTextDecodeTogetherAndGiveWhatEachGivesAlone() throws Exception {
+        try (Imaginer im = Imaginer.load(run)) {
+            Engine e = im.engine;
+            var o = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
+            long[][] alone = im.codes("a coat", 2, o);
+            List<Request> texts = new ArrayList<>();
+            for (int i = 0; i < 4; i++) texts.add(Request.text(i, e.prompt(i % 2 == 0 ? "a" : "the coat"), null, 40, new Sampling(0.9, 0, 1, i)));
+            List<String> textAlone = e.run(texts).stream().map(Event.Done::text).toList();
+            LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
+            List<Request> again = new ArrayList<>();
+            for (int i = 0; i < 4; i++) again.add(Request.text(i, e.prompt(i % 2 == 0 ? "a" : "the coat"), null, 40, new Sampling(0.9, 0, 1, i)).to(q, true));
+            e.submit(again);                                                // running when the images arrive
+            long[][] together = im.codes("a coat", 2, o);
+            String[] got = new String[4];
+            int tokens = 0;
+            for (int done = 0; done < 4; ) {
+                Event ev = q.poll(30, TimeUnit.SECONDS);
+                assertThat(ev).as("an event within 30 s").isNotNull();
+                if (ev instanceof Event.Token) tokens++;
+                if (ev instanceof Event.Done d) { got[d.index()] = d.text(); done++; }
+            }
+            assertThat(together).isEqualTo(alone);
+            assertThat(got).containsExactlyElementsOf(textAlone);
+            assertThat(tokens).as("text streamed while the grid was drawn").isPositive();
+        }
+    }
+
+    @Test void emptyOrOverLongPromptsAreRefusedWithAClearMessage() throws Exception {
+        try (Imaginer im = Imaginer.load(run)) {
+            var o = new Imaginer.Options(new Sampling(1, 0, 1, 5), 3.0);
+            assertThatThrownBy(() -> im.images("  ", 1, o)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty prompt");
+            String longPrompt = "a very long prompt about a coat with many pockets and buttons and a hood and a belt and zips everywhere";
+            assertThatThrownBy(() -> im.images(longPrompt, 1, o)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("prompt too long").hasMessageContaining("at most 14");
+        }
     }
 }

@@ -2,9 +2,11 @@ package m6j.serve;
 
 import m6j.checkpoint.Checkpoint;
 import m6j.data.Tokenizer;
-import m6j.infer.Generator;
+import m6j.infer.Engine;
+import m6j.infer.EngineException;
+import m6j.infer.Event;
+import m6j.infer.Request;
 import m6j.infer.Sampling;
-import m6j.model.ForwardContext;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,8 +19,8 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** Continuous batching: same text as one-at-a-time generation, cancellation, queue bound, timeouts. */
-class SchedulerTest {
+/** The engine's continuous batching: same text as one-at-a-time generation, cancellation, queue bound, timeouts. */
+class EngineTest {
     static Checkpoint.Loaded l;
 
     @BeforeAll static void load() throws Exception { l = ServeFixture.model(); }
@@ -38,11 +40,11 @@ class SchedulerTest {
 
     @Test void batchedRequestsOfDifferentLengthsGiveTheSameTextAsOneAtATime() throws Exception {
         String[] prompts = {"The", "The jury said that", "It was", "A pair of trousers and a", "Once upon a time there", "She", "床前明月光，", "In the"};
-        try (Scheduler s = new Scheduler(l.model(), l.tokenizer(), new Scheduler.Options(8, 64, 60_000), new Metrics())) {
+        try (Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(8, 64, 60_000), new Metrics())) {
             LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
-            List<Sequence> seqs = new ArrayList<>();
+            List<Request> seqs = new ArrayList<>();
             for (int i = 0; i < prompts.length; i++)
-                seqs.add(new Sequence(i, prefix(l.tokenizer(), prompts[i]), null, 12, Sampling.greedy(), 60_000, q));
+                seqs.add(Request.text(i, prefix(l.tokenizer(), prompts[i]), null, 12, Sampling.greedy()).to(q, true));
             s.submit(seqs);
             String[] got = new String[prompts.length];
             for (int done = 0; done < prompts.length; ) {
@@ -50,29 +52,28 @@ class SchedulerTest {
                 if (e instanceof Event.Failed f) throw f.error();
                 if (e instanceof Event.Done d) { got[d.index()] = d.text(); done++; }
             }
-            Generator g = new Generator(l.model(), l.tokenizer());
-            for (int i = 0; i < prompts.length; i++) {
-                int[] ids = g.generate(null, new int[][]{prefix(l.tokenizer(), prompts[i])}, 12, Sampling.greedy(), ForwardContext.eval())[0];
-                assertThat(got[i]).as("prompt %d", i).isEqualTo(l.tokenizer().decode(ids));
+            for (int i = 0; i < prompts.length; i++) {        // each alone, through the engine's blocking entry
+                String alone = s.run(List.of(Request.text(0, prefix(l.tokenizer(), prompts[i]), null, 12, Sampling.greedy()))).get(0).text();
+                assertThat(got[i]).as("prompt %d", i).isEqualTo(alone);
             }
         }
     }
 
     @Test void cancelledSequenceStopsAtTheNextStep() throws Exception {
-        try (Scheduler s = new Scheduler(l.model(), l.tokenizer(), new Scheduler.Options(4, 16, 60_000), new Metrics())) {
+        try (Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(4, 16, 60_000), new Metrics())) {
             LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
-            Sequence[] seq = new Sequence[1];
+            Request[] seq = new Request[1];
             // Cancel as the first token arrives (what the server does when a streaming client has gone).
             LinkedBlockingQueue<Event> cancelling = new LinkedBlockingQueue<>() {
                 @Override public boolean add(Event e) { seq[0].cancel(); return q.add(e); }
             };
-            seq[0] = new Sequence(0, prefix(l.tokenizer(), "The"), null, 30, new Sampling(1.0, 0, 1.0, 1), 60_000, cancelling);
+            seq[0] = Request.text(0, prefix(l.tokenizer(), "The"), null, 30, new Sampling(1.0, 0, 1.0, 1)).to(cancelling, true);
             s.submit(List.of(seq[0]));
             Event first = next(q);
             assertThat(first).isInstanceOf(Event.Token.class);
             // then the slot is free again: a new request completes, and the cancelled one never reports Done
             LinkedBlockingQueue<Event> q2 = new LinkedBlockingQueue<>();
-            s.submit(List.of(new Sequence(0, prefix(l.tokenizer(), "It"), null, 3, Sampling.greedy(), 60_000, q2)));
+            s.submit(List.of(Request.text(0, prefix(l.tokenizer(), "It"), null, 3, Sampling.greedy()).to(q2, true)));
             while (!(next(q2) instanceof Event.Done)) { }
             assertThat(q.stream().filter(e -> e instanceof Event.Done)).isEmpty();
             assertThat(q.stream().filter(e -> e instanceof Event.Token).count()).isLessThanOrEqualTo(1);
@@ -80,19 +81,19 @@ class SchedulerTest {
     }
 
     @Test void fullQueueAnswers429WithRetryAfter() throws Exception {
-        try (Scheduler s = new Scheduler(l.model(), l.tokenizer(), new Scheduler.Options(1, 2, 60_000), new Metrics())) {
+        try (Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(1, 2, 60_000), new Metrics())) {
             // hold the model thread so nothing leaves the queue
             CountDownLatch hold = new CountDownLatch(1);
             Thread t = new Thread(() -> { try { s.call(() -> { hold.await(); return null; }); } catch (Exception ignored) { } });
             t.start();
             Thread.sleep(200);
             LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
-            s.submit(List.of(new Sequence(0, prefix(l.tokenizer(), "a"), null, 2, Sampling.greedy(), 60_000, q),
-                    new Sequence(1, prefix(l.tokenizer(), "b"), null, 2, Sampling.greedy(), 60_000, q)));
-            assertThatThrownBy(() -> s.submit(List.of(new Sequence(0, prefix(l.tokenizer(), "c"), null, 2, Sampling.greedy(), 60_000, q))))
-                    .isInstanceOfSatisfying(ApiError.class, e -> {
-                        assertThat(e.status).isEqualTo(429);
-                        assertThat(e.retryAfter).isPositive();
+            s.submit(List.of(Request.text(0, prefix(l.tokenizer(), "a"), null, 2, Sampling.greedy()).to(q, true),
+                    Request.text(1, prefix(l.tokenizer(), "b"), null, 2, Sampling.greedy()).to(q, true)));
+            assertThatThrownBy(() -> s.submit(List.of(Request.text(0, prefix(l.tokenizer(), "c"), null, 2, Sampling.greedy()).to(q, true))))
+                    .isInstanceOfSatisfying(EngineException.class, e -> {
+                        assertThat(ApiError.of(e).status).isEqualTo(429);
+                        assertThat(ApiError.of(e).retryAfter).isPositive();
                     });
             hold.countDown();
             t.join();
@@ -102,13 +103,31 @@ class SchedulerTest {
     }
 
     @Test void requestPastItsTimeoutFailsWith408() throws Exception {
-        try (Scheduler s = new Scheduler(l.model(), l.tokenizer(), new Scheduler.Options(2, 8, 1), new Metrics())) {
+        try (Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(2, 8, 1), new Metrics())) {
             LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
             Thread.sleep(5);
-            s.submit(List.of(new Sequence(0, prefix(l.tokenizer(), "The"), null, 30, Sampling.greedy(), 1, q)));
+            s.submit(List.of(Request.text(0, prefix(l.tokenizer(), "The"), null, 30, Sampling.greedy()).to(q, true)));
             Event e;
             do e = next(q); while (e instanceof Event.Token);
-            assertThat(e).isInstanceOfSatisfying(Event.Failed.class, f -> assertThat(f.error().status).isEqualTo(408));
+            assertThat(e).isInstanceOfSatisfying(Event.Failed.class, f -> assertThat(ApiError.of(f.error()).status).isEqualTo(408));
         }
+    }
+
+    @Test void aBatchThatFailsFailsAloneAndTheEngineGoesOn() throws Exception {
+        try (Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(4, 16, 60_000), new Metrics())) {
+            LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
+            s.submit(List.of(Request.text(0, prefix(l.tokenizer(), "The"), new byte[7], 5, Sampling.greedy()).to(q, false)));   // not an image of the model's size
+            assertThat(next(q)).isInstanceOfSatisfying(Event.Failed.class, f -> assertThat(ApiError.of(f.error()).status).isBetween(400, 599));
+            assertThat(s.failure()).as("still running").isNull();
+            assertThat(s.run(List.of(Request.text(0, prefix(l.tokenizer(), "It"), null, 3, Sampling.greedy())))).hasSize(1);
+        }
+    }
+
+    @Test void aClosedEngineRefusesWorkAsUnavailable() throws Exception {
+        Engine s = new Engine(l.model(), l.tokenizer(), new Engine.Options(2, 8, 60_000), new Metrics());
+        s.close();
+        assertThat(s.failure()).isNotNull();
+        assertThatThrownBy(() -> s.run(List.of(Request.text(0, prefix(l.tokenizer(), "It"), null, 3, Sampling.greedy()))))
+                .isInstanceOfSatisfying(EngineException.class, e -> assertThat(ApiError.of(e).status).isEqualTo(503));
     }
 }
