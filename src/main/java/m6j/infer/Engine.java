@@ -406,7 +406,8 @@ public final class Engine implements AutoCloseable {
             else { codes.add(q.r); cond.add((long) i); uncond.add((long) i); g.add(1f); }
         }
         if (!text.isEmpty()) {
-            Tensor l = logits.index_select(0, index(logits, textRows)).narrow(1, 0, textVocab);   // (Bt, Vtext)
+            Tensor rowsOf = text.size() == rows.size() ? logits : logits.index_select(0, index(logits, textRows));  // all text: no gather
+            Tensor l = rowsOf.narrow(1, 0, textVocab);                                                             // (Bt, Vtext)
             add(text, Sampler.choose(l, settings(text), rngs(text)));
         }
         if (!codes.isEmpty()) {

@@ -20,15 +20,18 @@ public final class Sampler {
     /** logits (B, V) of a range of the vocabulary; returns an index into that range per row. */
     public static int[] choose(Tensor logits, Sampling[] s, Random[] rng) {
         int b = s.length, v = (int) logits.size(1);
-        long[] greedy = Tensors.toLongs(logits.argmax(new LongOptional(1), false));
         int[] out = new int[b];
-        boolean sampled = false, filtered = false;
+        boolean sampled = false, filtered = false, greedy = false;
         float[] inv = new float[b];
         for (int i = 0; i < b; i++) {
-            out[i] = (int) greedy[i];
             inv[i] = s[i].isGreedy() ? 1f : (float) (1.0 / s[i].temperature());
+            greedy |= s[i].isGreedy();
             sampled |= !s[i].isGreedy();
             filtered |= !s[i].isGreedy() && (s[i].topK() > 0 || s[i].topP() < 1);
+        }
+        if (greedy) {
+            long[] best = Tensors.toLongs(logits.argmax(new LongOptional(1), false));
+            for (int i = 0; i < b; i++) out[i] = (int) best[i];
         }
         if (!sampled) return out;
         Tensor scaled = logits.mul(Devices.like(logits, Tensors.floats(inv, b, 1)).to(logits.scalar_type()));

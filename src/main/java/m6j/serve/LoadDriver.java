@@ -72,6 +72,37 @@ public final class LoadDriver {
         return new Result(concurrency, total, secs, tokens.get(), pct(sorted, 0.5), pct(sorted, 0.99), ok.get(), c4.get(), c5.get(), failed.get());
     }
 
+    /** Client-side timing of streamed completions: time to first token and the gaps between later tokens. */
+    public record StreamTiming(int streams, int tokens, double ttftP50ms, double gapP50ms, double gapP99ms, double gapMaxms, int failed) {}
+
+    /** Runs the streaming completions one after another (body i from bodies.apply(i)), timing each SSE chunk as it arrives. */
+    public StreamTiming streams(int count, IntFunction<String> bodies) {
+        List<Double> ttft = new ArrayList<>(), gaps = new ArrayList<>();
+        int tokens = 0, failed = 0;
+        for (int i = 0; i < count; i++) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/v1/completions")).timeout(Duration.ofSeconds(120))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(bodies.apply(i)));
+            if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
+            long start = System.nanoTime(), last = -1;
+            try {
+                HttpResponse<java.util.stream.Stream<String>> r = client.send(b.build(), HttpResponse.BodyHandlers.ofLines());
+                if (r.statusCode() != 200) { failed++; r.body().close(); continue; }
+                for (String line : (Iterable<String>) r.body()::iterator) {
+                    if (!line.startsWith("data: ") || line.contains("[DONE]") || line.contains("\"text\":\"\"")) continue;
+                    long now = System.nanoTime();
+                    if (last < 0) ttft.add((now - start) / 1e6); else gaps.add((now - last) / 1e6);
+                    last = now;
+                    tokens++;
+                }
+            } catch (Exception e) {
+                failed++;
+            }
+        }
+        Collections.sort(ttft);
+        Collections.sort(gaps);
+        return new StreamTiming(count, tokens, pct(ttft, 0.5), pct(gaps, 0.5), pct(gaps, 0.99), gaps.isEmpty() ? Double.NaN : gaps.get(gaps.size() - 1), failed);
+    }
+
     private static long completionTokens(String body) {
         int i = body.indexOf("\"completion_tokens\":");
         if (i < 0) return 0;
