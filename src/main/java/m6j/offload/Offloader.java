@@ -12,18 +12,13 @@ import org.bytedeco.pytorch.global.torch;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
 import java.util.stream.IntStream;
-import java.util.stream.Stream;
 
 /**
  * Granular offloading (M6's "granular CPU offloading", here with RAM and disk tiers): the blocks an
@@ -200,54 +195,13 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
 
     /** Checkpoint entries: resident tensors as they are, offloaded ones gathered from their tier when written. */
     public List<Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
-        return new OffloadState(this).entries(tensors, prefix);
+        return new OffloadCheckpoint(index, tiers, io).entries(tensors, prefix);
     }
 
-    /**
-     * Resume of an offloaded run from checkpoint dir: resident weights and Adam moments copied in, offloaded ones
-     * streamed into their tiers, one tensor at a time (the whole state need not fit in memory).
-     */
+    /** Resume of an offloaded run from checkpoint dir (see {@link OffloadCheckpoint#resume}). */
     public void resume(Path dir, M6Model model, AdamW opt, long optStep) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            if (s.anyMatch(p -> p.getFileName().toString().startsWith("experts-")))
-                throw new IOException(dir + " was written with expert parallelism; resume it without --memory-budget");
-        }
-        try (Safetensors.Reader mr = new Safetensors.Reader(dir.resolve(Checkpoint.MODEL));
-             Safetensors.Reader or = new Safetensors.Reader(dir.resolve(Checkpoint.OPTIMIZER));
-             NoGradGuard ng = new NoGradGuard()) {
-            Map<String, Tensor> state = new HashMap<>();
-            for (var e : resident(model.params.named()).entrySet()) {
-                Tensor t = mr.read(e.getKey());
-                try {
-                    e.getValue().copy_(model.shardOf(e.getKey(), t, e.getValue(), dir.resolve(Checkpoint.MODEL).toString()));
-                } catch (IllegalArgumentException ex) {
-                    throw new IOException(ex.getMessage(), ex);
-                }
-                t.close();
-                for (String p : new String[]{"m.", "v."}) state.put(p + e.getKey(), or.read(p + e.getKey()));
-            }
-            opt.load(state, optStep, dir.resolve(Checkpoint.OPTIMIZER).toString());
-            state.values().forEach(Tensor::close);
-            new OffloadState(this).load(mr, or);
-        }
+        new OffloadCheckpoint(index, tiers, io).resume(dir, model, opt, optStep);
     }
-
-    // ---- for OffloadState
-
-    Tiers tiers() { return tiers; }
-
-    Set<String> offloadedNames() { return params.keySet(); }
-
-    long[] fullShape(String name) { return index.fullShape(name); }
-
-    /** (unit index, piece) for each slice of an offloaded parameter. */
-    List<int[]> slotUnits(String name) {
-        List<int[]> out = new ArrayList<>();
-        for (UnitIndex.Slot s : index.slots(name)) out.add(new int[]{s.unit(), plan.units().get(s.unit()).pieces().indexOf(s.piece())});
-        return out;
-    }
-
-    <T> T onIoThread(Callable<T> c) { return io.call(c); }
 
     /** Experts brought in versus skipped because they received no tokens, since the start. */
     public long[] expertCounts() { return new long[]{expertLoads, expertSkips}; }
