@@ -1,18 +1,11 @@
 package m6j.offload;
 
-import m6j.checkpoint.Checkpoint;
 import m6j.model.LayerStore;
-import m6j.model.M6Model;
 import m6j.model.Params;
-import m6j.optim.AdamW;
-import m6j.runtime.Safetensors;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
-import java.io.Closeable;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -21,21 +14,20 @@ import java.util.concurrent.Future;
 import java.util.stream.IntStream;
 
 /**
- * Granular offloading (M6's "granular CPU offloading", here with RAM and disk tiers): the blocks an
- * {@link OffloadPlan} marks offloaded keep no weights between uses. Before a block runs, its dense part is
- * installed into the model's parameter tensors (set_data) and only the experts that receive tokens are read in;
- * afterwards they are dropped again, and after a backward their gradients go to the gradient tier. The next
- * block's weights are read on a background thread while the current one computes. The optimizer then streams
- * over the offloaded units where they live. All tensor work on offloaded state runs on that one I/O thread,
- * outside any PointerScope, and every buffer is freed explicitly (see docs/ENGINE.md on scopes).
+ * The layer store of an offloaded model (granular offloading: M6's "granular CPU offloading", here with RAM and
+ * disk tiers) and its parameter sink. The blocks an {@link OffloadPlan} marks offloaded keep no weights between
+ * uses: before a block runs, its dense part is installed into the model's parameter tensors (set_data) and only
+ * the experts that receive tokens are read in; afterwards they are dropped again, and after a backward the
+ * {@link GradCollector} takes their gradients. The next block's weights are read on the {@link IoThread} while the
+ * current one computes. Holds the model's offloaded parameter tensors (empty between uses), the weights in use,
+ * the prefetches and the expert counts; reads the tiers' weights (P), writes them only at creation. Every buffer
+ * is freed explicitly (docs/ENGINE.md on scopes).
  */
-public final class Offloader implements Params.Sink, LayerStore, Closeable {
-    private final OffloadPlan plan;
+final class WeightStore implements Params.Sink, LayerStore {
     private final UnitIndex index;
     private final Tiers tiers;
-    private final IoThread io = new IoThread();
+    private final IoThread io;
     private final GradCollector grads;
-    private final StreamingAdamW adam;
     private final Map<String, Tensor> params = new HashMap<>();
     private final Future<Tensor>[] densePre;
     private final Future<Tensor[]>[] expertPre;
@@ -43,17 +35,16 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     private final Tensor[] denseLive;
     private final Tensor[][] expertLive;
     private final long[][] liveIds;
-    private final Tensor empty = torch.empty(0);
+    private final Tensor empty = torch.empty(0);     // what an offloaded parameter holds between uses
     private boolean grad;
     private long expertLoads, expertSkips;
 
     @SuppressWarnings("unchecked")
-    public Offloader(OffloadPlan plan, Path dir) throws IOException {
-        this.plan = plan;
-        this.tiers = new Tiers(dir, plan.units());
-        this.index = new UnitIndex(plan);
-        this.grads = new GradCollector(index, tiers, io);
-        this.adam = new StreamingAdamW(index, tiers, io, grads);
+    WeightStore(UnitIndex index, Tiers tiers, IoThread io, GradCollector grads) {
+        this.index = index;
+        this.tiers = tiers;
+        this.io = io;
+        this.grads = grads;
         int layers = index.layers();
         densePre = new Future[layers];
         expertPre = new Future[layers];
@@ -63,13 +54,6 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         expertLive = new Tensor[layers][];
         liveIds = new long[layers][];
     }
-
-    public OffloadPlan plan() { return plan; }
-
-    public boolean manages(String name) { return index.manages(name); }
-
-    /** The parameters the plain optimizer keeps (everything not offloaded). */
-    public Map<String, Tensor> resident(Map<String, Tensor> all) { return index.resident(all); }
 
     // ---- Params.Sink: initial values go straight to their tier; the model's tensor keeps no data.
 
@@ -87,7 +71,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
 
     // ---- LayerStore
 
-    @Override public boolean offloaded(int layer) { return plan.managed()[layer]; }
+    @Override public boolean offloaded(int layer) { return index.plan.managed()[layer]; }
 
     @Override public void enter(int layer, boolean grad) {
         if (!offloaded(layer)) return;                       // a resident block: its own tensors
@@ -129,7 +113,7 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
     }
 
     private int neighbour(int layer, int dir) {
-        for (int l = layer + dir; l >= 0 && l < index.layers(); l += dir) if (plan.managed()[l]) return l;
+        for (int l = layer + dir; l >= 0 && l < index.layers(); l += dir) if (index.plan.managed()[l]) return l;
         return -1;
     }
 
@@ -187,33 +171,6 @@ public final class Offloader implements Params.Sink, LayerStore, Closeable {
         return out;
     }
 
-    /** Waits for queued gradient write-backs; then the squared gradient norm of all offloaded units. */
-    public double gradSquares() { return grads.squares(); }
-
-    /** AdamW over every offloaded unit where it lives, streaming one unit at a time (see {@link StreamingAdamW}). */
-    public void update(AdamW.Options o, double lr, long step, double gradScale) { adam.update(o, lr, step, gradScale); }
-
-    /** Checkpoint entries: resident tensors as they are, offloaded ones gathered from their tier when written. */
-    public List<Safetensors.Entry> entries(Map<String, Tensor> tensors, String prefix) {
-        return new OffloadCheckpoint(index, tiers, io).entries(tensors, prefix);
-    }
-
-    /** Resume of an offloaded run from checkpoint dir (see {@link OffloadCheckpoint#resume}). */
-    public void resume(Path dir, M6Model model, AdamW opt, long optStep) throws IOException {
-        new OffloadCheckpoint(index, tiers, io).resume(dir, model, opt, optStep);
-    }
-
     /** Experts brought in versus skipped because they received no tokens, since the start. */
-    public long[] expertCounts() { return new long[]{expertLoads, expertSkips}; }
-
-    /** Most bytes held at once in working buffers (weights in use, gradients, prefetches, optimizer streaming). */
-    public long peakWorkingBytes() { io.sync(); return tiers.peakHeld(); }
-
-    /** Seconds the training thread waited for offload work (loads, write-backs, the streaming update) and of those in the update. */
-    public double[] seconds() { return new double[]{io.waitSeconds(), adam.seconds()}; }
-
-    @Override public void close() throws IOException {
-        io.sync();
-        tiers.close();
-    }
+    long[] expertCounts() { return new long[]{expertLoads, expertSkips}; }
 }
