@@ -22,8 +22,8 @@ final class GradCollector {
         this.index = index;
         this.tiers = tiers;
         this.io = io;
-        has = new boolean[index.units()];
-        squares = new double[index.units()];
+        has = new boolean[index.unitCount()];
+        squares = new double[index.unitCount()];
     }
 
     /**

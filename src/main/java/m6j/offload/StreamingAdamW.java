@@ -39,7 +39,7 @@ final class StreamingAdamW {
         double bc1 = 1 - Math.pow(o.beta1(), step), bc2 = 1 - Math.pow(o.beta2(), step);
         io.call(() -> {
             try (NoGradGuard ng = new NoGradGuard()) {
-                for (int u = 0; u < index.units(); u++) {
+                for (int u = 0; u < index.unitCount(); u++) {
                     Tensor p = tiers.read(u, Tiers.Kind.P), g = grads.take(u),
                             m = tiers.read(u, Tiers.Kind.M), v = tiers.read(u, Tiers.Kind.V);
                     if (gradScale != 1) g.mul_(Tensors.scalar(gradScale));

@@ -54,7 +54,7 @@ final class UnitIndex {
 
     OffloadPlan.Unit unit(int u) { return plan.units().get(u); }
 
-    int units() { return plan.units().size(); }
+    int unitCount() { return plan.units().size(); }
 
     int layers() { return dense.length; }
 
