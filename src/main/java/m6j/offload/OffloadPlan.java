@@ -21,7 +21,7 @@ import java.util.TreeMap;
  * Where each piece of training state lives under a memory budget. Units of placement: a block's dense part
  * (attention, norms, router or dense FFN) and each expert of a MoE block. Every unit's weight, gradient and two
  * Adam moments (16 bytes per parameter in fp32) live together in one tier: RAM or DISK. Blocks whose units all fit
- * stay plain resident tensors; the others go through the {@link Offloader}, which needs a working set of about one
+ * stay plain resident tensors; the others go through the {@link WeightStore}, which needs a working set of about one
  * block's state for weights being used, their gradients and the next block's prefetch.
  */
 public record OffloadPlan(long budget, List<String> resident, List<Unit> units, boolean[] managed, long residentBytes,

@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The storage behind offloaded units: per unit a flat fp32 weight, gradient and the two Adam moments, either as
  * tensors in RAM or at one offset in four files on disk (p.bin, g.bin, m.bin, v.bin). Disk I/O goes straight
- * into tensor memory. Also the ledger of bytes the offloader holds in memory, with its peak.
+ * into tensor memory. Also the ledger of bytes the offload classes hold in working buffers, with its peak.
  */
 final class Tiers implements Closeable {
     enum Kind { P, G, M, V }
@@ -29,16 +29,12 @@ final class Tiers implements Closeable {
     private final List<OffloadPlan.Unit> units;
     private final long[] offset;
     private final Tensor[][] ram;                       // [unit][kind], null for disk units (and absent grads)
-    final boolean[] hasGrad;
-    final double[] gradSq;
     private final AtomicLong held = new AtomicLong(), peak = new AtomicLong();
 
     Tiers(Path dir, List<OffloadPlan.Unit> units) throws IOException {
         this.units = units;
         offset = new long[units.size()];
         ram = new Tensor[units.size()][];
-        hasGrad = new boolean[units.size()];
-        gradSq = new double[units.size()];
         long end = 0;
         for (int i = 0; i < units.size(); i++) {
             OffloadPlan.Unit u = units.get(i);
@@ -108,10 +104,8 @@ final class Tiers implements Closeable {
         }
     }
 
-    /** Drops RAM unit u's gradient (after its update). */
+    /** Frees RAM unit u's gradient tensor (after its update). */
     void dropGrad(int u) {
-        hasGrad[u] = false;
-        gradSq[u] = 0;
         if (!onDisk(u) && ram[u][Kind.G.ordinal()] != null) {
             ram[u][Kind.G.ordinal()].close();
             ram[u][Kind.G.ordinal()] = null;
@@ -144,8 +138,6 @@ final class Tiers implements Closeable {
     }
 
     long peakHeld() { return peak.get(); }
-
-    void resetPeak() { peak.set(held.get()); }
 
     @Override public void close() throws IOException {
         for (FileChannel f : files) if (f != null) f.close();
