@@ -22,8 +22,14 @@ public final class Captioner {
     }
 
     /** Captions of RGB images of the model's size, up to maxTokens each; image i samples with seed + i. */
-    public List<String> caption(List<byte[]> images, Sampling s, int maxTokens) {
-        int[] bos = {engine.tokenizer().id(Tokenizer.BOS)};
+    public List<String> caption(List<byte[]> images, Sampling s, int maxTokens) { return answer(images, null, s, maxTokens); }
+
+    /**
+     * Answers to a question about each image (null: no question, a caption), as a chat message with the image and the
+     * question gets them: the prefix [image][BOS question].
+     */
+    public List<String> answer(List<byte[]> images, String question, Sampling s, int maxTokens) {
+        int[] bos = question == null ? new int[]{engine.tokenizer().id(Tokenizer.BOS)} : engine.prompt(question);
         List<Request> reqs = new ArrayList<>();
         for (int i = 0; i < images.size(); i++)
             reqs.add(Request.text(i, bos, images.get(i), maxTokens, new Sampling(s.temperature(), s.topK(), s.topP(), s.seed() + i)));

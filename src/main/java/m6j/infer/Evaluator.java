@@ -26,13 +26,18 @@ import java.util.regex.Pattern;
 
 /** Held-out evaluation: caption accuracy by class, text perplexity per source against a unigram baseline, MoE routing. */
 public final class Evaluator {
-    public record CaptionResult(Source source, int total, int correct, List<String[]> samples) {
+    /** empty: how many generated texts were empty. */
+    public record CaptionResult(Source source, int total, int correct, int empty, List<String[]> samples) {
         public double accuracy() { return total == 0 ? 0 : (double) correct / total; }
     }
 
     public record PerplexityResult(Source source, long tokens, double perplexity, double unigramPerplexity) {}
 
-    public record Report(List<CaptionResult> captions, List<PerplexityResult> perplexity, String routing) {}
+    /** answers: held-out images asked {@link #QUESTION} (visual chat), scored as captions are. */
+    public record Report(List<CaptionResult> captions, List<CaptionResult> answers, List<PerplexityResult> perplexity, String routing) {}
+
+    /** The visual-chat question of the evaluation (one of the VQA objective's templates). */
+    public static final String QUESTION = "What is in this picture?";
 
     private final M6Model model;
     private final Tokenizer tok;
@@ -46,30 +51,34 @@ public final class Evaluator {
 
     public Report run(int maxCaptions, int maxTexts) {
         RoutingStats stats = new RoutingStats();
-        List<CaptionResult> caps = new ArrayList<>();
+        List<CaptionResult> caps = new ArrayList<>(), answers = new ArrayList<>();
         for (Source s : Source.values()) {
             if (!s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
-            caps.add(captions(s, maxCaptions, stats));
+            caps.add(captions(s, maxCaptions, stats, null));
+            answers.add(captions(s, maxCaptions, stats, QUESTION));
         }
         List<PerplexityResult> ppl = new ArrayList<>();
         for (Source s : Source.values()) {
             if (s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
             ppl.add(perplexity(s, maxTexts, stats));
         }
-        return new Report(caps, ppl, stats.summary());
+        return new Report(caps, answers, ppl, stats.summary());
     }
 
-    /** Greedy captions of held-out images; correct when the caption names the image's class (its label). */
-    public CaptionResult captions(Source source, int max, RoutingStats stats) {
+    /**
+     * Greedy captions of held-out images (or answers to a question about them); correct when the text names the
+     * image's class (its label), or for sources without classes, when it is the caption.
+     */
+    public CaptionResult captions(Source source, int max, RoutingStats stats, String question) {
         List<Example> test = corpus.examples(Split.TEST, source);
         test = test.subList(0, Math.min(max, test.size()));
         List<String> labels = new ArrayList<>();
         for (Example e : corpus.examples(Split.TRAIN, source)) if (!labels.contains(e.label())) labels.add(e.label());
-        int correct = 0;
+        int correct = 0, empty = 0;
         List<String[]> samples = new ArrayList<>();
         List<String> captions;
         try (Engine engine = new Engine(model, tok, Engine.Options.local(), Engine.Stats.NONE, stats)) {
-            captions = new Captioner(engine).caption(test.stream().map(Example::image).toList(), Sampling.greedy(), 24);
+            captions = new Captioner(engine).answer(test.stream().map(Example::image).toList(), question, Sampling.greedy(), 24);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);
@@ -80,9 +89,10 @@ public final class Evaluator {
             boolean ok = source == Source.FASHION_MNIST ? e.label().equals(namedClass(caption, labels))
                     : caption.equalsIgnoreCase(e.text().trim());
             if (ok) correct++;
+            if (caption.isBlank()) empty++;
             if (samples.size() < 12) samples.add(new String[]{e.id(), e.text(), caption, ok ? "ok" : "wrong"});
         }
-        return new CaptionResult(source, test.size(), correct, samples);
+        return new CaptionResult(source, test.size(), correct, empty, samples);
     }
 
     /** The class a caption names: the longest label found as whole words (so "t-shirt" beats "shirt"), else null. */

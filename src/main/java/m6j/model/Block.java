@@ -25,7 +25,7 @@ final class Block {
     }
 
     Tensor forward(Tensor x, Tensor mask, KvCache cache, ForwardContext ctx) {
-        x = x.add(attn.forward(norm(x, ln1w, ln1b), mask, cache));
+        x = x.add(attn.forward(norm(x, ln1w, ln1b), mask, cache, ctx));
         Tensor h = norm(x, ln2w, ln2b);
         if (ctx.exchange != null && ffn instanceof MoeFfn) x = ctx.cut(x);   // the residual crosses the exchange
         return x.add(ffn.forward(h, ctx));

@@ -7,8 +7,11 @@ import org.bytedeco.pytorch.global.torch;
 /** The position-wise feed-forward network: d -> dFF -> d with GELU. */
 final class DenseFfn implements Ffn {
     final Tensor w1, b1, w2, b2;
+    private final String fc1, fc2;
 
     DenseFfn(Params p, String prefix, M6Config c) {
+        fc1 = prefix + "fc1";
+        fc2 = prefix + "fc2";
         w1 = p.normal(prefix + "fc1.weight", 0.02, c.dFF(), c.dModel());
         b1 = p.zeros(prefix + "fc1.bias", c.dFF());
         w2 = p.normal(prefix + "fc2.weight", 0.02 / Math.sqrt(2.0 * c.nLayers()), c.dModel(), c.dFF());
@@ -16,7 +19,7 @@ final class DenseFfn implements Ffn {
     }
 
     @Override public Tensor forward(Tensor x, ForwardContext ctx) {
-        Tensor h = torch.gelu(torch.linear(x, w1, Tensors.opt(b1)));  // (B, S, dFF)
-        return torch.linear(h, w2, Tensors.opt(b2));                  // (B, S, d)
+        Tensor h = torch.gelu(ctx.linear(fc1, x, w1, b1));            // (B, S, dFF)
+        return ctx.linear(fc2, h, w2, b2);                            // (B, S, d)
     }
 }

@@ -1,6 +1,8 @@
 package m6j.model;
 
+import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 import java.util.Set;
 import java.util.function.UnaryOperator;
@@ -20,6 +22,7 @@ public final class ForwardContext {
     private boolean dropTokens = true;
     private Set<Integer> checkpointed = Set.of();
     private LayerStore store = LayerStore.RESIDENT;
+    private Lora adapter;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -65,11 +68,30 @@ public final class ForwardContext {
 
     LayerStore store() { return store; }
 
+    /** Low-rank adapters applied to the matrices they target (fine-tuning with --lora), or none (null). */
+    public ForwardContext adapter(Lora a) {
+        adapter = a;
+        return this;
+    }
+
+    /** x W^T + b of module, with the adapter's low-rank update where it adapts module. */
+    Tensor linear(String module, Tensor x, Tensor w, Tensor b) {
+        Tensor y = torch.linear(x, w, Tensors.opt(b));
+        return adapter == null ? y : adapter.linear(module, x, y, training);
+    }
+
+    /** b + x W for batched experts ids (x (E', C, in), W (E', in, out)), with the adapter's update. */
+    Tensor experts(String module, Tensor x, Tensor w, Tensor b, long[] ids) {
+        Tensor y = torch.baddbmm(b, x, w);
+        return adapter == null ? y : adapter.experts(module, x, y, ids, training);
+    }
+
     /** A context for running a block once more: the same exchange and store, its own aux loss and tape. */
     ForwardContext child(boolean withStats) {
         ForwardContext c = new ForwardContext(training, withStats ? stats : null, exchange);
         c.dropTokens = dropTokens;
         c.store = store;
+        c.adapter = adapter;
         return c;
     }
 

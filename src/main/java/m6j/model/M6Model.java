@@ -57,13 +57,16 @@ public final class M6Model {
     }
 
     /** images uint8 (B, H, W, C) -> (B, P, d). */
-    public Tensor embedImages(Tensor images) {
+    public Tensor embedImages(Tensor images) { return embedImages(images, ForwardContext.serving()); }
+
+    /** As {@link #embedImages(Tensor)}, through ctx (an adapter on the patch embedding applies). */
+    Tensor embedImages(Tensor images, ForwardContext ctx) {
         int p = config.patchSize(), g = config.imageSize() / p;
         long b = images.size(0);
         Tensor x = images.to(params.dtype()).div(Tensors.scalar(127.5)).sub(Tensors.scalar(1.0)); // [-1, 1]
         Tensor patches = x.view(b, g, p, g, p, config.channels()).permute(0, 1, 3, 2, 4, 5)
                 .reshape(b, (long) g * g, config.patchDim());                                         // (B, P, p*p*C)
-        return torch.linear(patches, patchW, Tensors.opt(patchB)).add(posImage);
+        return ctx.linear("patch", patches, patchW, patchB).add(posImage);
     }
 
     /** tokens (B, T) long, starting at text position pos0 -> (B, T, d). */
@@ -83,8 +86,8 @@ public final class M6Model {
         tokens = Devices.like(tok, tokens);
         mask = Devices.like(tok, mask);
         Tensor x;
-        if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images), embedTokens(tokens, textPos0)), 1);
-        else if (images != null) x = embedImages(images);
+        if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images, ctx), embedTokens(tokens, textPos0)), 1);
+        else if (images != null) x = embedImages(images, ctx);
         else x = embedTokens(tokens, textPos0);
         for (Block b : blocks) x = ctx.block(b, x, mask, cache);
         if (cache != null) cache.advance((int) x.size(1));

@@ -19,6 +19,8 @@ final class MoeFfn implements Ffn {
     private final MoeConfig m;
     private final int layer, experts, groups, k, localExperts;
     final Tensor router, w1, b1, w2, b2;
+    /** Module names of the expert matrices (what an adapter targets). */
+    private final String[] names;
 
     MoeFfn(Params p, String prefix, M6Config c, int layer) { this(p, prefix, c, layer, ExpertShard.ALL); }
 
@@ -32,6 +34,7 @@ final class MoeFfn implements Ffn {
         int d = c.dModel(), f = c.dFF(), e = experts;
         localExperts = shard.local(e);
         long first = shard.first(e), le = localExperts;
+        names = new String[]{prefix + "w1", prefix + "w2"};
         router = p.normal(prefix + "router.weight", 0.02, e, d);
         w1 = p.getOrCreate(prefix + "w1", new long[]{le, d, f}, () -> Tensors.rows(Tensors.normal(0.02, p.dtype, e, d, f), first, le));
         b1 = p.zeros(prefix + "b1", le, 1, f);
@@ -103,8 +106,9 @@ final class MoeFfn implements Ffn {
             disp = ctx.cross(disp, ex::dispatch, ex::combine);          // (E_local, ranks*C, d)
         }
         Tensor[] w = run.weights();
-        Tensor h = torch.gelu(torch.baddbmm(w[1], disp, w[0]));         // (E_local, rows, f)
-        Tensor out = torch.baddbmm(w[3], h, w[2]);                      // (E_local, rows, d)
+        long[] which = ex != null ? null : ids;                         // after an exchange: this rank's experts, all of them
+        Tensor h = torch.gelu(ctx.experts(names[0], disp, w[0], w[1], which));  // (E_local, rows, f)
+        Tensor out = ctx.experts(names[1], h, w[2], w[3], which);              // (E_local, rows, d)
         if (ex != null) out = ctx.cross(out, ex::combine, ex::dispatch); // (E, C, d)
         out = out.view((long) el * cap, d);                             // (E'*C, d)
         Tensor outPad = torch.cat(Tensors.vector(out, Devices.like(x, torch.zeros(1, d).to(out.scalar_type()))), 0);

@@ -6,12 +6,16 @@ import java.util.Locale;
  * M6's pretraining tasks. Each turns one example into (input ids, bidirectional prefix length, targets):
  * ITT   image -> caption;  MTT  image + corrupted caption -> caption;
  * DENOISE corrupted text -> the masked spans (text-to-text transfer);  LM  text prefix -> continuation;
- * T2I   caption (dropped for a share of examples: classifier-free guidance) -> the image's VQGAN codes.
+ * T2I   caption (dropped for a share of examples: classifier-free guidance) -> the image's VQGAN codes;
+ * VQA   image + a templated question about it ("What is in this picture?", "Is this a sandal?") -> the answer,
+ *       so that a chat message carrying an image and a question gets an answer (see {@link VisualQuestions}).
  */
 public enum Objective {
     ITT(true), MTT(true), DENOISE(false), LM(false),
     /** Text -> image codes (stage two of text-to-image): a caption prompt, then the VQGAN codes of its image. */
-    T2I(true);
+    T2I(true),
+    /** Image + question -> answer (visual chat). Last, so that the other objectives keep their sampling seeds. */
+    VQA(true);
 
     public final boolean needsImage;
 
@@ -26,7 +30,7 @@ public enum Objective {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i)");
+            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i, vqa)");
         }
     }
 }

@@ -70,6 +70,12 @@ public final class Sequences {
         return withPrefix(prefix, codeIds);
     }
 
+    /** Image + [BOS question] (read bidirectionally) -> the answer: what a chat turn with an image and a question is. */
+    Sequence answer(int[] question, int[] answer) {
+        int[] q = clip(question, maxLen / 2);
+        return withPrefix(concat(new int[]{bos}, q), clip(answer, Math.max(1, maxLen - q.length - 2)));
+    }
+
     /** Causal LM over the whole text with only BOS as prefix: what perplexity is measured on. */
     public Sequence plainLm(int[] text) {
         return withPrefix(new int[]{bos}, clip(text, maxLen - 1));

@@ -18,11 +18,12 @@ import java.util.Random;
  * state is how many examples it has handed out, so a checkpoint can store it and resume exactly.
  */
 public final class TrainData {
-    record Item(int[] ids, byte[] image) {}
+    record Item(int[] ids, byte[] image, String text) {}
 
     private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>();
     private final Map<Objective, Long> consumed = new EnumMap<>(Objective.class);
     private final Sequences seqs;
+    private final VisualQuestions questions;
     private final M6Config cfg;
     private final long seed;
 
@@ -30,6 +31,7 @@ public final class TrainData {
         this.cfg = cfg;
         this.seed = seed;
         this.seqs = new Sequences(tok, cfg.maxTextLen(), sentinels);
+        this.questions = new VisualQuestions(tok);
         if (corpus.imageSize() != cfg.imageSize())
             throw new IllegalArgumentException("corpus images are " + corpus.imageSize() + "px but the model expects "
                     + cfg.imageSize() + "px: rebuild the corpus with --image-size " + cfg.imageSize());
@@ -37,8 +39,8 @@ public final class TrainData {
         for (Example e : corpus.examples(Split.TRAIN)) {
             int[] ids = cache.computeIfAbsent(e.text(), tok::encode);
             if (ids.length == 0) continue;
-            if (e.image() != null) imageText.add(new Item(ids, e.image()));
-            else text.add(new Item(ids, null));
+            if (e.image() != null) imageText.add(new Item(ids, e.image(), e.text()));
+            else text.add(new Item(ids, null, e.text()));
         }
         for (Objective o : Objective.values()) consumed.put(o, 0L);
     }
@@ -91,6 +93,10 @@ public final class TrainData {
                 case DENOISE -> seqs.denoise(it.ids(), rng);
                 case LM -> seqs.lm(it.ids(), rng);
                 case T2I -> seqs.imageCodes(rng.nextDouble() < dropPrompt ? null : it.ids(), imageCodes.get(at), promptLen);
+                case VQA -> {
+                    VisualQuestions.Pair qa = questions.ask(it.text(), it.ids(), pool.get(rng.nextInt(pool.size())).text(), rng);
+                    yield seqs.answer(qa.question(), qa.answer());
+                }
             });
             if (images != null) images.add(it.image());
         }
