@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.data.Tokenizer;
 import m6j.model.ExpertShard;
 import m6j.model.M6Config;
+import m6j.model.Lora;
 import m6j.model.M6Model;
 import m6j.model.Presets;
 import m6j.optim.AdamW;
@@ -131,7 +132,7 @@ public final class Checkpoint {
 
     /** A checkpoint directory itself, or a run directory (its latest checkpoint). */
     public static Path resolve(Path path) throws IOException {
-        if (Files.isRegularFile(path.resolve(MODEL))) return path;
+        if (Files.isRegularFile(path.resolve(MODEL)) || Lora.in(path)) return path;
         if (Files.isDirectory(path)) {
             Optional<Path> l = latest(path);
             if (l.isPresent()) return l.get();
@@ -146,6 +147,13 @@ public final class Checkpoint {
     public static Loaded load(Path path, ExpertShard shard) throws IOException {
         Path dir = resolve(path);
         Description d = describe(dir);
+        if (Lora.in(dir)) {                         // a LoRA checkpoint: its base with the adapter folded in
+            Lora.Saved a = Lora.describe(dir);
+            if (a.base() == null) throw new IOException(dir.resolve(Lora.CONFIG) + " names no base_model_name_or_path");
+            M6Model base = load(a.base(), shard).model();
+            Lora.load(dir, base).mergeInto(base);
+            return new Loaded(base, d.tokenizer(), d.trainer(), dir);
+        }
         M6Model model;
         try {
             model = new M6Model(d.config(), ScalarType.Float, 0, null, shard);

@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 
 @Command(name = "m6j", mixinStandardHelpOptions = true, version = "m6j 0.1.0",
         description = "M6-style multimodal Mixture-of-Experts foundation models on the JVM.",
-        subcommands = {QuickstartCommand.class, CorpusCommand.class, TrainCommand.class, CaptionCommand.class,
+        subcommands = {QuickstartCommand.class, CorpusCommand.class, TrainCommand.class, FinetuneCommand.class, MergeCommand.class, CaptionCommand.class,
                 GenerateCommand.class, ImagineCommand.class, EvalCommand.class, ServeCommand.class, IndexCommand.class, LaunchCommand.class, DelinkCommand.class, VqganCommand.class, PlanCommand.class, PlotCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;

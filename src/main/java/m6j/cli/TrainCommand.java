@@ -28,7 +28,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Pretrain an M6 model on a built corpus (ITT, MTT, denoising and prefix-LM objectives).")
-public final class TrainCommand implements Callable<Integer> {
+public class TrainCommand implements Callable<Integer> {
     /** RUN/train-summary.json: peak RSS and offload counters of the last train command. */
     static final String SUMMARY = "train-summary.json";
 
@@ -40,7 +40,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", description = "Model config JSON file (overrides --preset).")
     Path config;
 
-    @Option(names = "--corpus", defaultValue = "work/corpus", description = "Corpus directory (m6j corpus build).")
+    @Option(names = {"--corpus", "--data"}, defaultValue = "work/corpus", description = "Corpus directory (m6j corpus build).")
     Path corpus;
 
     @Option(names = "--run", defaultValue = "work/run", description = "Run directory: checkpoints, metrics, loss.png.")
@@ -119,10 +119,13 @@ public final class TrainCommand implements Callable<Integer> {
         return out;
     }
 
-    TrainOptions options() {
+    TrainOptions options() { return builder().build(); }
+
+    /** The options as given; finetune adds its own. */
+    TrainOptions.Builder builder() {
         return TrainOptions.builder(corpus, run).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
                 .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keep)
-                .mixture(mixture).memoryBudget(Bytes.parse(memoryBudget, "--memory-budget")).build();
+                .mixture(mixture).memoryBudget(Bytes.parse(memoryBudget, "--memory-budget"));
     }
 
     /** For --help: the preset names. */

@@ -1,5 +1,8 @@
 package m6j.offload;
 
+import m6j.checkpoint.Checkpoint;
+import m6j.model.Lora;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.model.LayerStore;
 import m6j.model.M6Model;
@@ -9,6 +12,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The trainable state of a run, wherever it lives: the model's weights, their gradients and the optimizer's
@@ -30,6 +34,14 @@ public interface TrainState {
 
     /** Updates applied so far (AdamW's bias correction), as checkpoints record it. */
     long optimizerStep();
+
+    /** The low-rank adapter this state trains (the base model frozen), or null when it trains the model itself. */
+    default Lora adapter() { return null; }
+
+    /** Writes the replicated weights of a checkpoint into dir (the leader's part): model.safetensors by default. */
+    default void writeWeights(Path dir, Map<String, String> metadata) throws IOException {
+        Safetensors.write(dir.resolve(Checkpoint.MODEL), weights(false), metadata);
+    }
 
     /** Checkpoint entries of the weights: this rank's expert shard's (expertShard), else the replicated ones. */
     List<Safetensors.Entry> weights(boolean expertShard);

@@ -3,6 +3,7 @@ package m6j.parallel;
 import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
+import m6j.model.Params;
 import m6j.optim.AdamW;
 import m6j.runtime.Tensors;
 import m6j.train.Cluster;
@@ -45,12 +46,12 @@ public final class GlooCluster implements Cluster {
 
     @Override public void beginStep(int step) { g.heartbeat(step); }
 
-    @Override public void reduceGradients(M6Model model) {
+    @Override public void reduceGradients(Params params) {
         List<Tensor> dense = new ArrayList<>(), experts = new ArrayList<>();
-        for (var e : model.params.named().entrySet()) {
+        for (var e : params.named().entrySet()) {
             Tensor grad = e.getValue().grad();
             if (grad == null || !grad.defined()) continue;            // unused this step on every rank alike
-            (model.params.isSharded(e.getKey()) ? experts : dense).add(grad);
+            (params.isSharded(e.getKey()) ? experts : dense).add(grad);
         }
         allreduceBuckets(g.world, dense);
         allreduceBuckets(g.dp, experts);
@@ -84,14 +85,14 @@ public final class GlooCluster implements Cluster {
         }
     }
 
-    @Override public double clipGradNorm(M6Model model, double max) {
+    @Override public double clipGradNorm(Params params, double max) {
         double dense = 0, experts = 0;
         try (NoGradGuard ng = new NoGradGuard()) {
-            for (var e : model.params.named().entrySet()) {
+            for (var e : params.named().entrySet()) {
                 Tensor grad = e.getValue().grad();
                 if (grad == null || !grad.defined()) continue;
                 double sq = AdamW.squares(grad);                 // double accumulation, as one process
-                if (model.params.isSharded(e.getKey())) experts += sq; else dense += sq;
+                if (params.isSharded(e.getKey())) experts += sq; else dense += sq;
             }
         }
         if (g.ep != null) {
@@ -100,7 +101,7 @@ public final class GlooCluster implements Cluster {
             experts = t.item_double();
         }
         double norm = Math.sqrt(dense + experts);
-        AdamW.scaleToNorm(model.params.named(), norm, max);
+        AdamW.scaleToNorm(params.named(), norm, max);
         return norm;
     }
 

@@ -37,7 +37,7 @@ public final class CheckpointWriter {
         int n = state.model().shard.count();
         Map<String, String> meta = Checkpoint.metadata(step);
         if (cluster.leader()) {
-            Safetensors.write(tmp.resolve(Checkpoint.MODEL), state.weights(false), meta);
+            state.writeWeights(tmp, meta);
             Safetensors.write(tmp.resolve(Checkpoint.OPTIMIZER), state.moments(false), Checkpoint.optimizerMetadata(state.optimizerStep()));
             Checkpoint.writeDescription(tmp, state.model().config, tok, trainer);
         }

@@ -3,6 +3,7 @@ package m6j.train;
 import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
+import m6j.model.Params;
 import m6j.optim.AdamW;
 
 /**
@@ -29,10 +30,10 @@ public interface Cluster {
     default void beginStep(int step) {}
 
     /** Sums gradients over the ranks that hold the same parameters. */
-    default void reduceGradients(M6Model model) {}
+    default void reduceGradients(Params params) {}
 
     /** Global gradient-norm clipping over all parameters of the whole model; returns the norm before clipping. */
-    default double clipGradNorm(M6Model model, double max) { return AdamW.clipGradNorm(model.params.named(), max); }
+    default double clipGradNorm(Params params, double max) { return AdamW.clipGradNorm(params.named(), max); }
 
     /** Sum of a value over all ranks. */
     default double sum(double v) { return v; }

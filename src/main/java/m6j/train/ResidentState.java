@@ -24,8 +24,8 @@ public record ResidentState(M6Model model, AdamW opt, Cluster cluster) implement
     @Override public LayerStore store() { return LayerStore.RESIDENT; }
 
     @Override public double update(double lr, double clip) {
-        cluster.reduceGradients(model);
-        double norm = cluster.clipGradNorm(model, clip);
+        cluster.reduceGradients(model.params);
+        double norm = cluster.clipGradNorm(model.params, clip);
         opt.update(lr);
         AdamW.zeroGrad(model.params.named());
         return norm;

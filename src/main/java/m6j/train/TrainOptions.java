@@ -1,5 +1,6 @@
 package m6j.train;
 
+import m6j.model.Lora;
 import m6j.task.Objective;
 
 import java.nio.file.Path;
@@ -11,11 +12,13 @@ import java.util.Map;
  * memoryBudget: bytes of training state (weights, gradients, Adam moments) kept in memory; 0 = all of it.
  * sentinels: the <extra_id_N> tokens the tokenizer reserves for span corruption. Build one with
  * {@link #builder}: its defaults are the train command's (CliTest checks that they agree).
+ * from: a checkpoint (or run directory) to start from instead of a new model (fine-tuning; its tokenizer is kept);
+ * lora: train low-rank adapters on it, the base frozen (null: train all weights).
  */
 public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, int accum,
                            double lr, double minLr, int warmup, double weightDecay, double clip,
                            long seed, int checkpointEvery, int keepCheckpoints,
-                           Map<Objective, Double> mixture, int sentinels, long memoryBudget) {
+                           Map<Objective, Double> mixture, int sentinels, long memoryBudget, Path from, Lora.Config lora) {
     public TrainOptions {
         if (corpus == null || runDir == null) throw new IllegalArgumentException("corpus and run directory are required");
         if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1");
@@ -30,6 +33,8 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         mixture = Map.copyOf(mixture);
         if (sentinels < 1) throw new IllegalArgumentException("sentinels must be >= 1");
         if (memoryBudget < 0) throw new IllegalArgumentException("--memory-budget must be >= 0 (0: everything in memory)");
+        if (lora != null && from == null) throw new IllegalArgumentException("--lora needs --from (the checkpoint to adapt)");
+        if (lora != null && memoryBudget > 0) throw new IllegalArgumentException("--lora with --memory-budget is not supported (adapters are small: train in memory)");
     }
 
     public static final String DEFAULT_MIXTURE = "itt=0.5,mtt=0.1,denoise=0.15,lm=0.25";
@@ -42,7 +47,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
     public Builder toBuilder() {
         return new Builder(corpus, runDir).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
                 .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints)
-                .mixture(mixture).sentinels(sentinels).memoryBudget(memoryBudget);
+                .mixture(mixture).sentinels(sentinels).memoryBudget(memoryBudget).from(from).lora(lora);
     }
 
     /** Named setters over the defaults; {@link #build} validates. */
@@ -53,6 +58,8 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         private long seed = 1234, memoryBudget;
         private Map<Objective, Double> mixture = parseMixture(DEFAULT_MIXTURE);
         private int sentinels = DEFAULT_SENTINELS;
+        private Path from;
+        private Lora.Config lora;
 
         private Builder(Path corpus, Path runDir) { this.corpus = corpus; this.runDir = runDir; }
 
@@ -73,10 +80,12 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         public Builder mixture(String v) { mixture = parseMixture(v); return this; }
         public Builder sentinels(int v) { sentinels = v; return this; }
         public Builder memoryBudget(long v) { memoryBudget = v; return this; }
+        public Builder from(Path v) { from = v; return this; }
+        public Builder lora(Lora.Config v) { lora = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(corpus, runDir, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
-                    checkpointEvery, keepCheckpoints, mixture, sentinels, memoryBudget);
+                    checkpointEvery, keepCheckpoints, mixture, sentinels, memoryBudget, from, lora);
         }
     }
 

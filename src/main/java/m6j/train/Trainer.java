@@ -93,13 +93,22 @@ public final class Trainer {
             throw new IllegalArgumentException("--memory-budget works in one process only (not with --dp/--ep or launch) for now");
         if (o.memoryBudget() > 0 && !Devices.isCpu(Devices.chosen()))
             throw new IllegalArgumentException("--memory-budget offloads CPU training only for now (no device tier yet): use --device cpu");
-        Checkpoint.Description d = ckpt.isPresent() ? Checkpoint.describe(ckpt.get()) : newRun(corpus, preset);
+        Checkpoint.Description d = ckpt.isPresent() ? Checkpoint.describe(ckpt.get())
+                : o.from() != null ? Checkpoint.describe(Checkpoint.resolve(o.from())) : newRun(corpus, preset);
         tok = d.tokenizer();
         state = trainState(d.config(), o, cluster, log);
         model = state.model();
-        data = new TrainData(corpus, tok, model.config, o.sentinels(), o.seed());
+        // A fine-tune keeps its base's tokenizer, and with it the base's number of span-corruption sentinels.
+        int sentinels = o.from() == null ? o.sentinels() : (int) tok.specials().stream().filter(t -> t.startsWith("<extra_id_")).count();
+        data = new TrainData(corpus, tok, model.config, Math.max(1, sentinels), o.seed());
         if (ckpt.isPresent()) resumeFrom(ckpt.get(), d.trainer());
-        else if (cluster.leader()) Files.deleteIfExists(metricsFile());
+        else {
+            if (cluster.leader()) Files.deleteIfExists(metricsFile());
+            if (o.from() != null && o.lora() == null) {                 // full fine-tuning: the base's weights, a fresh optimizer
+                Checkpoint.loadModel(Checkpoint.resolve(o.from()), model);
+                log.println("m6j: fine-tuning all weights of " + Checkpoint.resolve(o.from()));
+            }
+        }
         ImageCodeData.attach(data, tok, o.runDir(), corpus.dir(), log);       // t2i: when the run has a VQGAN
         for (Objective ob : o.mixture().keySet())
             if (o.mixture().get(ob) > 0 && !data.has(ob))
@@ -108,6 +117,10 @@ public final class Trainer {
         long[] counts = model.config.parameterCounts();
         log.printf("m6j: model %s: %,d parameters (%,d active per token), vocab %d; %,d image-text and %,d text examples%n",
                 model.config.name(), counts[0], counts[1], tok.vocabSize(), data.imageTextCount(), data.textCount());
+        if (state.adapter() != null)
+            log.printf("m6j: LoRA rank %d (alpha %.0f, dropout %.2f) on %s: %,d trainable parameters (%.2f%% of the model)%n",
+                    o.lora().rank(), o.lora().alpha(), o.lora().dropout(), o.lora().targets(), state.adapter().count(),
+                    100.0 * state.adapter().count() / model.params.count());
     }
 
     /** A new run's tokenizer (the leader trains it, the others read it) and the preset sized to its vocabulary. */
@@ -122,6 +135,7 @@ public final class Trainer {
     /** All in memory, or under a memory budget offloaded as its plan says (when the whole state does not fit). */
     private static TrainState trainState(M6Config cfg, TrainOptions o, Cluster cluster, PrintStream log) throws IOException {
         AdamW.Options opt = AdamW.Options.defaults(o.weightDecay());
+        if (o.lora() != null) return AdapterState.create(o.from(), o.lora(), o.seed(), opt, cluster);
         if (o.memoryBudget() > 0) {
             OffloadPlan plan = OffloadPlan.of(cfg, o.memoryBudget());
             log.println(plan.summary());
@@ -238,7 +252,7 @@ public final class Trainer {
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
-                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(state.store());
+                ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(state.store()).adapter(state.adapter());
                 Tensor lossT = Loss.of(model, b, ctx);
                 Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
                 ctx.backward(total.div(Tensors.scalar(micros)));
