@@ -2,6 +2,7 @@ package m6j.cli;
 
 import m6j.checkpoint.Checkpoint;
 import m6j.infer.Engine;
+import m6j.model.Lora;
 import m6j.serve.ServeOptions;
 import m6j.serve.Server;
 import m6j.serve.VectorIndex;
@@ -10,6 +11,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -26,6 +29,8 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "32", description = "Sequences decoded together per step (default: ${DEFAULT-VALUE}).") int maxBatch;
     @Option(names = "--max-queue", defaultValue = "256", description = "Waiting sequences before 429 (default: ${DEFAULT-VALUE}).") int maxQueue;
     @Option(names = "--timeout", defaultValue = "60", description = "Per-request timeout in seconds (default: ${DEFAULT-VALUE}).") double timeout;
+    @Option(names = "--adapter", description = "NAME=DIR: also serve this LoRA adapter (a finetune --lora run or checkpoint of this model) as model NAME; repeatable.")
+    Map<String, Path> adapters = new LinkedHashMap<>();
     @Option(names = "--max-body", defaultValue = "8388608", description = "Largest request body in bytes (default: ${DEFAULT-VALUE}).") long maxBody;
 
     @Override public Integer call() throws Exception {
@@ -35,9 +40,15 @@ public final class ServeCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
-        Server s = new Server(l, true, vi, o);              // runs trained with --vqgan draw
+        Map<String, Lora> loaded = new LinkedHashMap<>();
+        for (var e : adapters.entrySet()) {
+            Path dir = Checkpoint.resolve(e.getValue());
+            if (!Lora.in(dir)) throw new IllegalArgumentException("--adapter " + e.getKey() + "=" + e.getValue() + ": no " + Lora.CONFIG + " there");
+            loaded.put(e.getKey(), Lora.load(dir, l.model()));
+        }
+        Server s = new Server(l, true, vi, o, loaded);       // runs trained with --vqgan draw
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
-                + (apiKey != null ? " (API key required)" : "") + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
+                + (apiKey != null ? " (API key required)" : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
         Thread.currentThread().join();
         return 0;

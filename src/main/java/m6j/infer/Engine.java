@@ -3,6 +3,7 @@ package m6j.infer;
 import m6j.data.Tokenizer;
 import m6j.model.ForwardContext;
 import m6j.model.KvCache;
+import m6j.model.Lora;
 import m6j.model.M6Model;
 import m6j.model.PrefixMask;
 import m6j.model.RoutingStats;
@@ -16,6 +17,7 @@ import org.bytedeco.pytorch.Tensor;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -33,7 +35,8 @@ import java.util.function.BooleanSupplier;
  * The one generation engine: continuous batching on one thread that owns the model. Waiting requests are admitted
  * into free slots of a KV-cache pool (a batched, padded prefill per kind: text-only prefixes, prefixes with an
  * image), then every running request, text or image codes, advances by one token in a single batched decode step
- * (so an image being drawn never stalls a text stream); finished, cancelled and timed-out requests leave and free
+ * (so an image being drawn never stalls a text stream; requests for different adapters of the model decode in one
+ * sub-batch per adapter); finished, cancelled and timed-out requests leave and free
  * their slots at once. Decoding never drops MoE tokens ({@link ForwardContext#serving}), so a request's output does
  * not depend on what shares its batch. Other model work (embeddings) runs between steps through {@link #call}.
  * The CLI (generate, caption, imagine, eval), the benchmarks and the server all decode through here.
@@ -298,20 +301,21 @@ public final class Engine implements AutoCloseable {
             admitted.add(r);
         }
         if (admitted.isEmpty()) return;
-        for (boolean withImage : new boolean[]{false, true}) {
-            List<Request> group = admitted.stream().filter(q -> (q.image != null) == withImage).toList();
-            if (group.isEmpty()) continue;
-            try (PointerScope scope = new PointerScope()) {
-                prefill(group, withImage);
-            } catch (RuntimeException | OutOfMemoryError e) {
-                fail(group, e, "prefill");
-                continue;
+        for (List<Request> byAdapter : byAdapter(admitted))
+            for (boolean withImage : new boolean[]{false, true}) {
+                List<Request> group = byAdapter.stream().filter(q -> (q.image != null) == withImage).toList();
+                if (group.isEmpty()) continue;
+                try (PointerScope scope = new PointerScope()) {
+                    prefill(group, withImage);
+                } catch (RuntimeException | OutOfMemoryError e) {
+                    fail(group, e, "prefill");
+                    continue;
+                }
+                for (Request q : group) {
+                    if (accept(q)) release(q);
+                    else active.add(q);
+                }
             }
-            for (Request q : group) {
-                if (accept(q)) release(q);
-                else active.add(q);
-            }
-        }
         active.sort(Comparator.comparingInt(q -> q.slots[0]));     // rows in slot order: contiguous slots decode without a gather
     }
 
@@ -347,7 +351,8 @@ public final class Engine implements AutoCloseable {
         }
         Tensor img = withImage ? Batch.images(images, model.config.imageSize(), model.config.channels()) : null;
         try (KvCache tmp = model.newCache(b, p + t)) {
-            Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp, ForwardContext.serving(routing));
+            Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp,
+                    ForwardContext.serving(routing).adapter(group.get(0).adapter));
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
             Tensor hl = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, Devices.like(h, Tensors.longs(last, b)));
@@ -365,7 +370,26 @@ public final class Engine implements AutoCloseable {
             live.add(r);
         }
         active.retainAll(live);
-        if (live.isEmpty()) return;
+        for (List<Request> group : byAdapter(live)) decode(group);
+        active.removeIf(r -> r.slots == null);
+    }
+
+    /** Requests grouped by the adapter they decode with (the base's first), each group in slot order. */
+    private static List<List<Request>> byAdapter(List<Request> rs) {
+        Map<Lora, List<Request>> groups = new LinkedHashMap<>();
+        List<Request> base = new ArrayList<>();
+        for (Request r : rs) {
+            if (r.adapter == null) base.add(r);
+            else groups.computeIfAbsent(r.adapter, a -> new ArrayList<>()).add(r);
+        }
+        List<List<Request>> out = new ArrayList<>();
+        if (!base.isEmpty()) out.add(base);
+        out.addAll(groups.values());
+        return out;
+    }
+
+    /** One batched decode step for requests of one adapter. */
+    private void decode(List<Request> live) {
         List<Row> rows = rows(live);
         int b = rows.size();
         long[] tokens = new long[b];
@@ -379,15 +403,13 @@ public final class Engine implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
-            next(model.decode(tokens, pos, caches, ForwardContext.serving(routing)).reshape(b, model.config.dModel()), rows);
+            next(model.decode(tokens, pos, caches, ForwardContext.serving(routing).adapter(live.get(0).adapter)).reshape(b, model.config.dModel()), rows);
         } catch (RuntimeException | OutOfMemoryError e) {
             fail(live, e, "decode");
-            active.clear();
             return;
         }
         stats.decodeStep(b, System.nanoTime() - t0);
         for (Request r : live) if (accept(r)) release(r);
-        active.removeIf(r -> r.slots == null);
     }
 
     /**

@@ -96,7 +96,7 @@ public final class Evaluator {
     }
 
     /** The class a caption names: the longest label found as whole words (so "t-shirt" beats "shirt"), else null. */
-    static String namedClass(String caption, List<String> labels) {
+    public static String namedClass(String caption, List<String> labels) {
         String c = caption.toLowerCase(Locale.ROOT), best = null;
         for (String l : labels) {
             if (l.isEmpty()) continue;

@@ -1,6 +1,7 @@
 package m6j.infer;
 
 import m6j.model.KvCache;
+import m6j.model.Lora;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -25,6 +26,8 @@ public final class Request {
     final byte[] image;
     final int maxNew;
     final Sampling sampling;
+    /** The low-rank adapter to decode with (a fine-tuned model served next to its base), or null for the base. */
+    Lora adapter;
     private volatile boolean cancelled;
     BlockingQueue<Event> events;
     /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
@@ -68,6 +71,12 @@ public final class Request {
     public Request to(BlockingQueue<Event> events, boolean streaming) {
         this.events = events;
         this.streaming = streaming && output == Output.TEXT;
+        return this;
+    }
+
+    /** Decode with this adapter on the engine's model (null: the base). Call before submitting. */
+    public Request adapter(Lora a) {
+        this.adapter = a;
         return this;
     }
 

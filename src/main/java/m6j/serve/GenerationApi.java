@@ -7,6 +7,7 @@ import m6j.data.Tokenizer;
 import m6j.infer.Event;
 import m6j.infer.Request;
 import m6j.infer.Sampling;
+import m6j.model.Lora;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,20 +28,20 @@ final class GenerationApi {
     private record Job(int[] prefix, byte[] image) {}
 
     void completions(Exchange ex, ObjectNode req) throws IOException {
-        s.checkModel(modelOf(req));
+        Lora adapter = s.checkModel(modelOf(req));
         List<String> prompts = RequestJson.strings(RequestJson.required(req, "prompt"), "prompt");
         if (prompts.isEmpty()) throw ApiError.invalid("prompt", "empty_array", "'prompt' must not be an empty array.");
         Params p = params(req, prompts.size());
         List<Job> jobs = new ArrayList<>();
         for (String pr : prompts) jobs.add(new Job(prefix(pr, "prompt"), null));
-        run(ex, req, jobs, p, false);
+        run(ex, req, jobs, p, false, adapter);
     }
 
     void chat(Exchange ex, ObjectNode req) throws IOException {
-        s.checkModel(modelOf(req));
+        Lora adapter = s.checkModel(modelOf(req));
         ChatPrompt cp = ChatPrompt.parse(RequestJson.required(req, "messages"), s.model.config.imageSize());
         Params p = params(req, 1);
-        run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true);
+        run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true, adapter);
     }
 
     static String modelOf(ObjectNode req) {
@@ -91,7 +92,7 @@ final class GenerationApi {
         return n.asLong();
     }
 
-    private void run(Exchange ex, ObjectNode req, List<Job> jobs, Params p, boolean chat) throws IOException {
+    private void run(Exchange ex, ObjectNode req, List<Job> jobs, Params p, boolean chat, Lora adapter) throws IOException {
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
         List<Request> seqs = new ArrayList<>();
         long timeout = s.opt.engine().timeoutMs();
@@ -103,13 +104,13 @@ final class GenerationApi {
             for (int i = 0; i < p.n(); i++) {
                 int index = j * p.n() + i;
                 Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
-                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).to(events, p.stream()));
+                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).adapter(adapter).to(events, p.stream()));
             }
         }
         if (ex.clientGone()) throw new ClientConnection.Gone();
         s.engine.submit(seqs);
         ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
-                System.currentTimeMillis() / 1000, s.opt.modelId(), seqs.size(), p.stop());
+                System.currentTimeMillis() / 1000, modelOf(req), seqs.size(), p.stop());
         try {
             if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
             else ex.json(200, collect(ex, events, r, timeout, promptTokens));

@@ -8,11 +8,16 @@ import m6j.data.Tokenizer;
 import m6j.infer.Engine;
 import m6j.infer.EngineException;
 import m6j.infer.Imaginer;
+import m6j.model.Lora;
 import m6j.model.M6Model;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,6 +37,7 @@ public final class Server implements AutoCloseable {
     /** Text -> image on the server's engine, or null when the run does not draw (or drawing is off). */
     final Imaginer images;
     final VectorIndex index;
+    private final Map<String, Lora> adapters;
     final long created = System.currentTimeMillis() / 1000;
     private final HttpServer http;
     private final ExecutorService pool;
@@ -44,6 +50,14 @@ public final class Server implements AutoCloseable {
      * be null. Without either, those endpoints answer a clear 400.
      */
     public Server(Checkpoint.Loaded l, boolean draw, VectorIndex index, ServeOptions opt) throws IOException {
+        this(l, draw, index, opt, Map.of());
+    }
+
+    /** adapters: low-rank adapters of the loaded model, each served under its name (a model id) next to the base. */
+    public Server(Checkpoint.Loaded l, boolean draw, VectorIndex index, ServeOptions opt, Map<String, Lora> adapters) throws IOException {
+        for (String name : adapters.keySet())
+            if (name.equals(opt.modelId())) throw new IllegalArgumentException("--adapter name '" + name + "' is the base model's id");
+        this.adapters = new LinkedHashMap<>(adapters);
         this.model = l.model();
         this.tok = l.tokenizer();
         this.opt = opt;
@@ -161,22 +175,37 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    /** 404 for any model id but ours (OpenAI's model_not_found). */
-    void checkModel(String id) {
-        if (!opt.modelId().equals(id))
+    /**
+     * The adapter a request's model id selects: null for the base model, the adapter for one of --adapter's names;
+     * 404 for any other id (OpenAI's model_not_found).
+     */
+    Lora checkModel(String id) {
+        if (opt.modelId().equals(id)) return null;
+        Lora a = id == null ? null : adapters.get(id);
+        if (a == null)
             throw new ApiError(404, "invalid_request_error", "model_not_found", "model",
-                    "The model '" + id + "' does not exist; this server serves '" + opt.modelId() + "'.", 0);
+                    "The model '" + id + "' does not exist; this server serves " + String.join(", ", modelIds().stream().map(m -> "'" + m + "'").toList()) + ".", 0);
+        return a;
+    }
+
+    /** The base model's id, then the adapters' names. */
+    List<String> modelIds() {
+        List<String> ids = new ArrayList<>(List.of(opt.modelId()));
+        ids.addAll(adapters.keySet());
+        return ids;
     }
 
     private ObjectNode model(String id) {
         checkModel(id);
-        return RequestJson.MAPPER.createObjectNode().put("id", opt.modelId()).put("object", "model").put("created", created).put("owned_by", "m6j");
+        ObjectNode m = RequestJson.MAPPER.createObjectNode().put("id", id).put("object", "model").put("created", created).put("owned_by", "m6j");
+        if (!id.equals(opt.modelId())) m.put("parent", opt.modelId());
+        return m;
     }
 
     private ObjectNode models() {
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
-        data.add(model(opt.modelId()));
+        for (String id : modelIds()) data.add(model(id));
         return root;
     }
 
