@@ -459,20 +459,45 @@ public final class Engine implements AutoCloseable {
         stats.generatedTokens(1);
         if (r.output == Request.Output.IMAGE_CODES) return r.count >= r.maxNew && done(r, "length");
         if (r.last() == eos) { r.count--; return done(r, "stop"); }
-        if (r.streaming) {
+        if (r.streaming || !r.stop.isEmpty()) {
             String full = tok.decode(r.ids());
-            if (!full.endsWith("\uFFFD") && full.startsWith(r.emitted) && full.length() > r.emitted.length()) {
-                r.events.add(new Event.Token(r.index, full.substring(r.emitted.length())));
-                r.emitted = full;
+            int cut = stopAt(full, r.stop);
+            if (cut >= 0) return done(r, "stop");
+            // Emit what cannot turn out to start a stop sequence, and never half a character.
+            String safe = full.substring(0, full.length() - heldBack(full, r.stop));
+            if (r.streaming && !safe.endsWith("\uFFFD") && safe.startsWith(r.emitted) && safe.length() > r.emitted.length()) {
+                r.events.add(new Event.Token(r.index, safe.substring(r.emitted.length())));
+                r.emitted = safe;
             }
         }
         if (r.count >= r.maxNew || r.prefix.length + r.count >= model.config.maxTextLen()) return done(r, "length");
         return false;
     }
 
+    /** Where the first stop sequence starts in text, or -1. */
+    static int stopAt(String text, List<String> stops) {
+        int at = -1;
+        for (String s : stops) {
+            int i = text.indexOf(s);
+            if (i >= 0 && (at < 0 || i < at)) at = i;
+        }
+        return at;
+    }
+
+    /** Length of the longest end of text that is the start of a stop sequence (held back while streaming). */
+    static int heldBack(String text, List<String> stops) {
+        int held = 0;
+        for (String s : stops)
+            for (int k = Math.min(s.length() - 1, text.length()); k > held; k--)
+                if (text.endsWith(s.substring(0, k))) { held = k; break; }
+        return held;
+    }
+
     private boolean done(Request r, String finish) {
         int[] ids = r.ids();
         String full = r.output == Request.Output.TEXT ? tok.decode(ids) : "";
+        int cut = stopAt(full, r.stop);
+        if (cut >= 0) { full = full.substring(0, cut); finish = "stop"; }
         if (r.streaming && full.length() > r.emitted.length() && full.startsWith(r.emitted))
             r.events.add(new Event.Token(r.index, full.substring(r.emitted.length())));
         r.events.add(new Event.Done(r.index, finish, r.prefix.length + (r.image == null ? 0 : model.config.patches()), r.count, full, ids));

@@ -4,6 +4,7 @@ import m6j.model.KvCache;
 import m6j.model.Lora;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 
@@ -26,6 +27,8 @@ public final class Request {
     final byte[] image;
     final int maxNew;
     final Sampling sampling;
+    /** Texts that end a text request where they first appear (not part of its text), or empty. */
+    List<String> stop = List.of();
     /** The low-rank adapter to decode with (a fine-tuned model served next to its base), or null for the base. */
     Lora adapter;
     private volatile boolean cancelled;
@@ -71,6 +74,13 @@ public final class Request {
     public Request to(BlockingQueue<Event> events, boolean streaming) {
         this.events = events;
         this.streaming = streaming && output == Output.TEXT;
+        return this;
+    }
+
+    /** Stop sequences: the text ends before the first of them to appear (finish "stop"). Call before submitting. */
+    public Request stop(List<String> stops) {
+        for (String s : stops) if (s == null || s.isEmpty()) throw new IllegalArgumentException("empty stop sequence");
+        this.stop = List.copyOf(stops);
         return this;
     }
 

@@ -81,7 +81,7 @@ final class GenerationApi {
         }
         if (RequestJson.bool(req, "logprobs", false) || (req.hasNonNull("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0))
             throw ApiError.invalid("logprobs", "unsupported_parameter", "logprobs are not supported by this server.");
-        List<String> stop = req.hasNonNull("stop") ? RequestJson.strings(req.get("stop"), "stop") : List.of();
+        List<String> stop = req.hasNonNull("stop") ? RequestJson.strings(req.get("stop"), "stop").stream().filter(x -> !x.isEmpty()).toList() : List.of();
         if (stop.size() > 4) throw ApiError.invalid("stop", "At most 4 stop sequences.");
         return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop);
     }
@@ -104,13 +104,13 @@ final class GenerationApi {
             for (int i = 0; i < p.n(); i++) {
                 int index = j * p.n() + i;
                 Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
-                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).adapter(adapter).to(events, p.stream()));
+                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).stop(p.stop()).adapter(adapter).to(events, p.stream()));
             }
         }
         if (ex.clientGone()) throw new ClientConnection.Gone();
         s.engine.submit(seqs);
         ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
-                System.currentTimeMillis() / 1000, modelOf(req), seqs.size(), p.stop());
+                System.currentTimeMillis() / 1000, modelOf(req), seqs.size());
         try {
             if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
             else ex.json(200, collect(ex, events, r, timeout, promptTokens));
@@ -145,9 +145,8 @@ final class GenerationApi {
             if (e instanceof Event.Done d) {
                 done++;
                 completion += d.completionTokens();
-                String[] cut = r.applyStop(d.text());
-                text[d.index()] = cut[0];
-                finish[d.index()] = cut[1] != null ? "stop" : d.finish();
+                text[d.index()] = d.text();
+                finish[d.index()] = d.finish();
             }
         }
         ObjectNode root = r.head(false);
@@ -160,8 +159,6 @@ final class GenerationApi {
     private void stream(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, boolean includeUsage, int promptTokens) throws IOException {
         ex.startEvents();
         int done = 0, completion = 0;
-        StringBuilder[] acc = new StringBuilder[r.choices()];
-        boolean[] stopped = new boolean[r.choices()];
         if (r.chat()) for (int i = 0; i < r.choices(); i++) ex.event(r.chunk(i, "", null, true));
         while (done < r.choices()) {
             Event e;
@@ -173,20 +170,11 @@ final class GenerationApi {
             }
             int i = e.index();
             if (e instanceof Event.Failed f) { ex.error(ApiError.of(f.error())); return; }
-            if (acc[i] == null) acc[i] = new StringBuilder();
-            if (e instanceof Event.Token t && !stopped[i]) {
-                int before = acc[i].length();
-                acc[i].append(t.text());
-                String[] cut = r.applyStop(acc[i].toString());
-                if (cut[1] != null) {
-                    stopped[i] = true;
-                    if (cut[0].length() > before) ex.event(r.chunk(i, cut[0].substring(before), null, false));
-                    ex.event(r.chunk(i, "", "stop", false));
-                } else if (!t.text().isEmpty()) ex.event(r.chunk(i, t.text(), null, false));
-            } else if (e instanceof Event.Done d) {
+            if (e instanceof Event.Token t && !t.text().isEmpty()) ex.event(r.chunk(i, t.text(), null, false));
+            else if (e instanceof Event.Done d) {        // the engine held back any stop sequence: the text so far is final
                 done++;
                 completion += d.completionTokens();
-                if (!stopped[i]) ex.event(r.chunk(i, "", d.finish(), false));
+                ex.event(r.chunk(i, "", d.finish(), false));
             }
         }
         if (includeUsage) {

@@ -2,10 +2,8 @@ package m6j.serve;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import java.util.List;
-
-/** The JSON shapes of /v1/completions and /v1/chat/completions: whole responses, choices, stream chunks, stop cuts. */
-record ResponseShape(boolean chat, String id, long created, String model, int choices, List<String> stop) {
+/** The JSON shapes of /v1/completions and /v1/chat/completions: whole responses, choices, stream chunks. */
+record ResponseShape(boolean chat, String id, long created, String model, int choices) {
     ObjectNode head(boolean chunk) {
         String object = chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion";
         return RequestJson.MAPPER.createObjectNode().put("id", id).put("object", object).put("created", created).put("model", model)
@@ -30,17 +28,5 @@ record ResponseShape(boolean chat, String id, long created, String model, int ch
         if (roleFirst && chat) ((ObjectNode) c.get("delta")).put("role", "assistant");
         root.putArray("choices").add(c);
         return root;
-    }
-
-    /** {text cut at the first stop sequence, the stop found or null}. */
-    String[] applyStop(String text) {
-        int at = -1;
-        String found = null;
-        for (String st : stop) {
-            if (st.isEmpty()) continue;
-            int i = text.indexOf(st);
-            if (i >= 0 && (at < 0 || i < at)) { at = i; found = st; }
-        }
-        return found == null ? new String[]{text, null} : new String[]{text.substring(0, at), found};
     }
 }

@@ -131,4 +131,34 @@ class GenerationEquivalenceTest {
             assertThat(chat.trim()).as("chat with image %d", i).isEqualTo(direct.get(i));
         }
     }
+
+    @Test void stopSequencesEndTheTextEverywhereAndNeverStream() throws Exception {
+        String prompt = "The jury said";
+        try (Engine engine = Engine.local(l.model(), l.tokenizer())) {
+            String full = engine.run(List.of(Request.text(0, engine.prompt(prompt), null, 24, Sampling.greedy()))).get(0).text();
+            assertThat(full.length()).as("a text to cut").isGreaterThan(8);
+            String stop = full.substring(4, 7);                  // its first occurrence may be earlier than 4
+            String want = full.substring(0, full.indexOf(stop));
+            java.util.concurrent.LinkedBlockingQueue<Event> q = new java.util.concurrent.LinkedBlockingQueue<>();
+            engine.submit(List.of(Request.text(0, engine.prompt(prompt), null, 24, Sampling.greedy()).stop(List.of("\u0001never", stop)).to(q, true)));
+            StringBuilder streamed = new StringBuilder();
+            Event.Done done = null;
+            while (done == null) {
+                Event e = q.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(e).isNotNull();
+                if (e instanceof Event.Token t) streamed.append(t.text());
+                if (e instanceof Event.Done d) done = d;
+            }
+            assertThat(done.finish()).isEqualTo("stop");
+            assertThat(done.text()).isEqualTo(want);
+            assertThat(streamed.toString()).as("no part of the stop sequence was streamed").isEqualTo(want);
+            ObjectNode req = completion(Sampling.greedy(), 24).put("prompt", prompt);
+            req.putArray("stop").add(stop);
+            JsonNode c = post("/v1/completions", req).get("choices").get(0);
+            assertThat(c.get("text").asText()).isEqualTo(want);
+            assertThat(c.get("finish_reason").asText()).isEqualTo("stop");
+            assertThat(cli("generate", "--model", l.dir().toString(), "--max-tokens", "24", "--stop", stop, prompt))
+                    .isEqualTo(prompt + want + System.lineSeparator());
+        }
+    }
 }
