@@ -33,13 +33,7 @@ public record AdapterState(M6Model model, Lora adapter, AdamW opt, Cluster clust
 
     @Override public LayerStore store() { return LayerStore.RESIDENT; }
 
-    @Override public double update(double lr, double clip) {
-        cluster.reduceGradients(adapter.params);
-        double norm = cluster.clipGradNorm(adapter.params, clip);
-        opt.update(lr);
-        AdamW.zeroGrad(adapter.params.named());
-        return norm;
-    }
+    @Override public double update(double lr, double clip) { return ResidentState.update(cluster, adapter.params, opt, lr, clip); }
 
     @Override public long optimizerStep() { return opt.step(); }
 

@@ -3,6 +3,7 @@ package m6j.train;
 import m6j.checkpoint.Checkpoint;
 import m6j.model.LayerStore;
 import m6j.model.M6Model;
+import m6j.model.Params;
 import m6j.offload.TrainState;
 import m6j.optim.AdamW;
 import m6j.runtime.Safetensors;
@@ -23,11 +24,14 @@ public record ResidentState(M6Model model, AdamW opt, Cluster cluster) implement
 
     @Override public LayerStore store() { return LayerStore.RESIDENT; }
 
-    @Override public double update(double lr, double clip) {
-        cluster.reduceGradients(model.params);
-        double norm = cluster.clipGradNorm(model.params, clip);
+    @Override public double update(double lr, double clip) { return update(cluster, model.params, opt, lr, clip); }
+
+    /** The update of parameters p by opt: gradients summed over the cluster, clipped to a global norm, applied, dropped. */
+    static double update(Cluster cluster, Params p, AdamW opt, double lr, double clip) {
+        cluster.reduceGradients(p);
+        double norm = cluster.clipGradNorm(p, clip);
         opt.update(lr);
-        AdamW.zeroGrad(model.params.named());
+        AdamW.zeroGrad(p.named());
         return norm;
     }
 
