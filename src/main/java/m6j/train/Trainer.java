@@ -248,9 +248,11 @@ public final class Trainer {
         double loss = 0, aux = 0;
         long tokens = 0;
         try (PointerScope scope = new PointerScope()) {             // frees every temporary of forward/backward
-            torch.manual_seed(o.seed() * 1_000_003L + step);
             for (int a = 0; a < o.accum(); a++) {
                 int micro = cluster.rank() * o.accum() + a;
+                // libtorch's random draws (adapter dropout) seeded per micro-batch: a micro-batch draws the same
+                // numbers whichever rank runs it, so N ranks reproduce one process with --accum N.
+                torch.manual_seed((o.seed() * 1_000_003L + step) * 1_009L + micro);
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
                 ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(state.store()).adapter(state.adapter());
                 Tensor lossT = Loss.of(model, b, ctx);

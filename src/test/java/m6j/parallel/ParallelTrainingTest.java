@@ -115,6 +115,28 @@ class ParallelTrainingTest {
         assertSameLosses(Arrays.copyOfRange(a4, STEPS, STEPS + 3), Arrays.copyOfRange(a1, STEPS, STEPS + 3));
     }
 
+    /** LoRA fine-tuning at dp=2 equals the one-process run of the same global batch: the adapter's gradients are reduced. */
+    @Test void loraAtTwoProcessesMatchesOneProcess() throws IOException {
+        Path base = dir.resolve("lora-base");
+        assertThat(run(train(base, 4))).isZero();
+        java.util.function.Function<Path, List<String>> ft = r -> new ArrayList<>(List.of("finetune", "--from", base.toString(), "--data", corpus.toString(),
+                "--run", r.toString(), "--task", "chat", "--lora", "4", "--steps", "6", "--batch-size", "4", "--warmup", "1", "--lr", "1e-2",
+                "--checkpoint-every", "6", "--threads", "1"));
+        Path one = dir.resolve("lora-one"), two = dir.resolve("lora-dp2");
+        List<String> oneArgs = ft.apply(one);
+        oneArgs.addAll(List.of("--accum", "2"));
+        assertThat(run(oneArgs)).isZero();
+        List<String> twoArgs = ft.apply(two);
+        twoArgs.addAll(List.of("--dp", "2"));
+        assertThat(launch(2, twoArgs)).isZero();
+        assertSameLosses(losses(two), losses(one));
+        var a = m6j.runtime.Safetensors.read(Checkpoint.resolve(one).resolve(m6j.model.Lora.WEIGHTS)).tensors();
+        var b = m6j.runtime.Safetensors.read(Checkpoint.resolve(two).resolve(m6j.model.Lora.WEIGHTS)).tensors();
+        assertThat(b.keySet()).isEqualTo(a.keySet());
+        for (var e : a.entrySet())
+            assertThat(e.getValue().sub(b.get(e.getKey())).abs().max().item_double()).as(e.getKey()).isLessThan(1e-5);
+    }
+
     /**
      * Activation checkpointing under expert parallelism: every block is recomputed in backward, all-to-alls and all,
      * and the losses are those of the run that keeps its activations.
