@@ -61,6 +61,11 @@ final class JsonlReader implements SourceReader {
                         sink.skip(Skip.BAD_JSON);
                         continue;
                     }
+                    if (n == null || !n.isObject() || !(n.has("text") || n.has("caption") || n.has("completion")
+                            || n.has("messages"))) {
+                        sink.skip(Skip.UNRECOGNISED_RECORD);
+                        continue;
+                    }
                     RecordFields.Fields f = RecordFields.of(n, labels);
                     if (f.skipReason() != null) {
                         sink.skip(f.skipReason());

@@ -77,6 +77,7 @@ final class WebDatasetReader implements SourceReader {
             String key = null;
             Map<String, byte[]> parts = new HashMap<>();
             boolean oversize = false;
+            int entries = 0;
             while (!sink.full()) {
                 TarArchiveEntry e;
                 try {
@@ -85,7 +86,12 @@ final class WebDatasetReader implements SourceReader {
                     sink.skip(Skip.CORRUPT_TAR); // the sample being read is lost with the rest of this tar
                     return;
                 }
-                if (e == null) break;
+                if (e == null) {
+                    // a non-empty file that holds no entry is not a tar (commons-compress reads a short one as EOF)
+                    if (entries == 0 && Files.size(tar) > 0) sink.skip(Skip.CORRUPT_TAR);
+                    break;
+                }
+                entries++;
                 if (!e.isFile()) continue;
                 String name = e.getName();
                 int slash = name.lastIndexOf('/');
