@@ -46,7 +46,7 @@ public final class CorpusBuilder {
                 Source source = reader.source();
                 long t0 = System.nanoTime();
                 try (SourceSink sink = new SourceSink(source, o.imageSize(), o.maxPerSource(), o.testFraction(), showProgress,
-                        writer::add)) {
+                        writer)) {
                     try {
                         reader.read(o.roots(), sink);
                     } catch (UncheckedIOException e) {
@@ -87,7 +87,7 @@ public final class CorpusBuilder {
      * {@link ShardFormat#MAX_SHARD_BYTES}; the buffer is then shuffled (seeded) and written. Memory holds at most
      * one shard per split, however large the input; records of sources read one after another mix within a shard.
      */
-    static final class ShardWriter implements AutoCloseable {
+    static final class ShardWriter implements SourceSink.Target, AutoCloseable {
         private final Path out;
         private final int imageSize;
         private final Map<Split, List<Example>> buffers = new EnumMap<>(Split.class);
@@ -95,7 +95,14 @@ public final class CorpusBuilder {
         private final Map<Split, Random> rngs = new EnumMap<>(Split.class);
         private final Map<Split, List<ShardInfo>> written = new EnumMap<>(Split.class);
 
+        private final long maxShardBytes;
+
         ShardWriter(Path out, int imageSize, long seed) {
+            this(out, imageSize, seed, ShardFormat.MAX_SHARD_BYTES);
+        }
+
+        ShardWriter(Path out, int imageSize, long seed, long maxShardBytes) {
+            this.maxShardBytes = maxShardBytes;
             this.out = out;
             this.imageSize = imageSize;
             for (Split s : Split.values()) {
@@ -106,12 +113,24 @@ public final class CorpusBuilder {
             }
         }
 
-        void add(Example e) throws IOException {
+        @Override public void accept(Example e) throws IOException {
             Split s = e.split();
             long r = ShardFormat.recordBytes(e);
-            if (!buffers.get(s).isEmpty() && bytes.get(s) + r > ShardFormat.MAX_SHARD_BYTES) flush(s);
+            if (!buffers.get(s).isEmpty() && bytes.get(s) + r > maxShardBytes) flush(s);
             buffers.get(s).add(e);
             bytes.merge(s, r, Long::sum);
+        }
+
+        @Override public boolean moveToTest(Example e) throws IOException {
+            List<Example> train = buffers.get(Split.TRAIN);
+            for (int i = train.size() - 1; i >= 0; i--) {
+                if (train.get(i) != e) continue;
+                train.remove(i);
+                bytes.merge(Split.TRAIN, -ShardFormat.recordBytes(e), Long::sum);
+                accept(new Example(e.source(), Split.TEST, e.id(), e.text(), e.label(), e.image(), e.prompt()));
+                return true;
+            }
+            return false;
         }
 
         private void flush(Split s) throws IOException {

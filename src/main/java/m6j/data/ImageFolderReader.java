@@ -56,8 +56,12 @@ final class ImageFolderReader implements SourceReader {
             Path base = meta.toAbsolutePath().getParent();
             List<String> labels = RecordFields.labels(base, dataset.path());
             String folderSplit = folderSplit(dataset.path().relativize(base));
-            if (meta.getFileName().toString().endsWith(".csv")) readCsv(meta, base, dataset, labels, folderSplit, sink);
-            else readJsonl(meta, base, dataset, labels, folderSplit, sink);
+            try {
+                if (meta.getFileName().toString().endsWith(".csv")) readCsv(meta, base, dataset, labels, folderSplit, sink);
+                else readJsonl(meta, base, dataset, labels, folderSplit, sink);
+            } catch (java.nio.charset.MalformedInputException e) {
+                sink.skip(Skip.BAD_UTF8); // the rest of this metadata file is lost
+            }
         }
     }
 

@@ -13,13 +13,16 @@ import java.util.TreeMap;
 
 /**
  * Takes one source's records for {@link CorpusBuilder}: checks them, settles their split at once and passes them
- * on to the shard writer (nothing is held but the one record the "at least one TEST record" rule may need), counts
- * skips by reason and applies the per-source cap.
+ * on to the shard writer in the order read (nothing is held back), counts skips by reason and applies the
+ * per-source cap.
  */
 public final class SourceSink implements AutoCloseable {
     /** Where settled records go (the builder's shard writer). */
     interface Target {
         void accept(Example e) throws IOException;
+
+        /** Moves e, accepted as TRAIN, to TEST if it is still buffered; false when it was already written. */
+        boolean moveToTest(Example e) throws IOException;
     }
 
     private final Source source;
@@ -36,7 +39,7 @@ public final class SourceSink implements AutoCloseable {
     private boolean sawImage;
     private long accepted, fixedTest, train, test;
     private long hashed, hashedTest;
-    /** The hash-split TRAIN record of lowest hash so far, held back: it goes to TEST if no other record does. */
+    /** The hash-split TRAIN record of lowest hash so far: it moves to TEST if no other record goes there. */
     private Example lowest;
     private double lowestU = 2;
     private ProgressBar bar;
@@ -110,13 +113,10 @@ public final class SourceSink implements AutoCloseable {
         }
         Example e = new Example(source, Split.TRAIN, id, text, l, image, p);
         if (u < lowestU) {
-            Example previous = lowest;
             lowest = e;
             lowestU = u;
-            if (previous != null) emit(previous);
-        } else {
-            emit(e);
         }
+        emit(e);
     }
 
     private void emit(Example e) {
@@ -129,15 +129,20 @@ public final class SourceSink implements AutoCloseable {
         }
     }
 
-    /** Releases the held-back record: to TEST when two or more records were hash-split and none went to TEST. */
-    void finish() {
-        if (lowest == null) return;
-        Example e = lowest;
-        lowest = null;
-        if (testFraction > 0 && hashed >= 2 && hashedTest == 0) {
-            e = new Example(e.source(), Split.TEST, e.id(), e.text(), e.label(), e.image(), e.prompt());
+    /**
+     * When two or more records were hash-split and none went to TEST, moves the one of lowest hash there (as the
+     * whole-list split did). If its shard was already written (a source larger than a shard with no hash-split
+     * TEST record at all: a test fraction near 0) it stays in TRAIN, with a warning.
+     */
+    void finish() throws IOException {
+        if (lowest == null || !(testFraction > 0 && hashed >= 2 && hashedTest == 0)) return;
+        if (target.moveToTest(lowest)) {
+            train--;
+            test++;
+        } else {
+            org.slf4j.LoggerFactory.getLogger(SourceSink.class).warn("{}: no TEST record (the candidate was already written)", source.id());
         }
-        emit(e);
+        lowest = null;
     }
 
     public void skip(String reason) { skip(reason, 1); }
