@@ -163,7 +163,9 @@ final class RecordFields {
             if (comma < 0 || !lower.substring(0, comma).contains(";base64")) return new ImageFiles.Decoded(null, Skip.BAD_BASE64);
             inline = base64(r.substring(comma + 1));
             if (inline == null) return new ImageFiles.Decoded(null, Skip.BAD_BASE64);
-        } else if (r.length() >= 64 && !lower.matches(".*\\.(png|jpe?g|gif|bmp|webp|tiff?)$") && r.matches("[A-Za-z0-9+/=\\s_-]+")) {
+        } else if (r.length() >= 64 && !lower.matches(".*\\.(png|jpe?g|gif|bmp|webp|tiff?)$") && r.matches("[A-Za-z0-9+/=\\s_-]+")
+                && !isFile(baseDir, r)) {
+            // long, base64-looking and not an existing file under the root: bare base64
             inline = base64(r);
             if (inline == null) return new ImageFiles.Decoded(null, Skip.BAD_BASE64);
         }
@@ -171,6 +173,16 @@ final class RecordFields {
         DatasetRoot.Resolved p = root.resolve(baseDir, r);
         if (p.skipReason() != null) return new ImageFiles.Decoded(null, p.skipReason());
         return ImageFiles.decode(p.path(), size);
+    }
+
+    /** Whether rel names an existing file relative to dir (no safety check: only to tell paths from base64). */
+    private static boolean isFile(Path dir, String rel) {
+        if (rel.startsWith("/")) return false; // absolute paths are refused anyway; JPEG base64 starts with "/9j/"
+        try {
+            return Files.isRegularFile(dir.resolve(rel));
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     private static byte[] base64(String s) {

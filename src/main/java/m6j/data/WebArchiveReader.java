@@ -141,7 +141,7 @@ final class WebArchiveReader implements SourceReader {
             }
             sink.add(url, null, page.text, "", null);
             for (WebPage.Image img : page.images) {
-                if (img.caption().length() < WebPage.MIN_CAPTION_CHARS) {
+                if (!img.captioned()) {
                     sink.skip(Skip.MISSING_CAPTION);
                 } else if (wanted.putIfAbsent(img.url(), img.caption()) != null) {
                     sink.skip(Skip.DUPLICATE_IMAGE);

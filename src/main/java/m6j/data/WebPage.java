@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 /**
  * What a web page gives a corpus (parsed with jsoup): its main text, as lines, after boilerplate removal, and the
  * (image URL, caption) pairs of its images, the caption being the figure's figcaption, else the alt text, else the
- * title. Quality is judged by {@link #verdict}.
+ * title (images inside the removed navigation, header, footer and asides are not taken). Quality is judged by
+ * {@link #verdict}.
  */
 final class WebPage {
     /** Page filters (docs/DATA.md). */
@@ -25,7 +26,14 @@ final class WebPage {
             "(?i).*(cookie|javascript|all rights reserved|privacy policy|terms of (use|service)|lorem ipsum"
                     + "|sign in|log in|subscribe|copyright ©|©\\s*\\d{4}|click here|skip to content).*");
 
-    record Image(String url, String caption) {}
+    record Image(String url, String caption) {
+        /** At least {@link #MIN_CAPTION_CHARS} characters and two words (one suffices with Chinese characters). */
+        boolean captioned() {
+            if (caption.length() < MIN_CAPTION_CHARS) return false;
+            boolean han = caption.codePoints().anyMatch(c -> Character.UnicodeScript.of(c) == Character.UnicodeScript.HAN);
+            return han || caption.split("\\s+").length >= 2;
+        }
+    }
 
     final String text;
     final List<Image> images = new ArrayList<>();
@@ -35,6 +43,8 @@ final class WebPage {
     WebPage(String html, String baseUri) {
         Document doc = Jsoup.parse(html, baseUri);
         lang = doc.selectFirst("html") == null ? "" : doc.selectFirst("html").attr("lang").toLowerCase(Locale.ROOT);
+        doc.select("script, style, noscript, nav, header, footer, aside, form, iframe, svg, template").remove();
+        // images of the page's content only: logos and icons in the removed navigation, header and footer go with them
         for (Element img : doc.select("img[src]")) {
             String url = img.absUrl("src");
             if (url.isEmpty()) continue;
@@ -45,7 +55,6 @@ final class WebPage {
             if (caption.isBlank()) caption = img.attr("title");
             images.add(new Image(url, caption.strip()));
         }
-        doc.select("script, style, noscript, nav, header, footer, aside, form, iframe, svg, template").remove();
         Element body = doc.body();
         int links = 0;
         for (Element a : body.select("a")) links += a.text().length();

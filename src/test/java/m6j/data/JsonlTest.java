@@ -23,6 +23,7 @@ class JsonlTest {
         write(dir.resolve("labels.txt"), "positive\nnegative\n");
         String redUrl = dataUrl(png(6, 6, Color.RED));
         String blueB64 = Base64.getEncoder().encodeToString(png(40, 40, Color.BLUE));
+        String jpegB64 = Base64.getEncoder().encodeToString(encode(solid(16, 16, Color.BLUE), "jpeg"));
         write(dir.resolve("mixed.jsonl"), String.join("\n",
                 "{\"text\": \"Plain text, nothing else.\"}",
                 "{\"prompt\": \"Translate to Chinese: cat\", \"completion\": \"猫\"}",
@@ -38,6 +39,7 @@ class JsonlTest {
                 "{\"text\": \"meh\", \"label\": \"neutral\"}",
                 "{\"text\": \"a cat photo\", \"label\": \"positive\", \"image\": \"imgs/cat.png\"}",
                 "{\"text\": \"a blue photo\", \"image\": \"" + blueB64 + "\"}",
+                "{\"text\": \"a blue jpeg\", \"image\": \"" + jpegB64 + "\"}",
                 "{\"text\": \"escapes\", \"image\": \"../../etc/x.png\"}",
                 "{\"text\": \"remote\", \"image\": \"https://example.com/a.png\"}",
                 "{\"text\": \"bad inline\", \"image\": \"data:image/png;base64,@@@not-base64@@@\"}",
@@ -55,7 +57,9 @@ class JsonlTest {
                 Skip.MISSING_CAPTION, 1L, Skip.UNKNOWN_LABEL, 1L, Skip.PATH_ESCAPE, 1L, Skip.REMOTE_IMAGE, 1L,
                 Skip.BAD_BASE64, 1L, Skip.MISSING_IMAGE, 1L, Skip.EMPTY_TEXT, 1L, Skip.UNRECOGNISED_RECORD, 2L,
                 Skip.BAD_JSON, 2L));
-        assertThat(st.total()).isEqualTo(9);
+        assertThat(st.total()).isEqualTo(10);
+        assertThat(jpegB64).startsWith("/9j/");
+        assertThat(byText(c, "my-data", "a blue jpeg").image()).hasSize(16 * 16 * 3);
         assertThat(st.hasImages()).isTrue();
 
         assertThat(byText(c, "my-data", "Plain text, nothing else.").prompt()).isEmpty();
