@@ -54,8 +54,11 @@ public final class UserSources {
         Map<String, List<Path>> byName = new LinkedHashMap<>();
         Map<String, String> formats = new LinkedHashMap<>();
         for (Path p : paths) {
-            String f = format.equals(AUTO) ? detect(p) : format;
             if (!Files.exists(p)) throw new IllegalArgumentException("no such file or directory: " + p);
+            String f = format.equals(AUTO) ? detect(p) : format;
+            if (!format.equals(AUTO) && Files.isDirectory(p) && !holds(p, f)) {
+                throw new IllegalArgumentException("folder " + p + " holds no " + f + " files (" + WANTS.get(f) + ")");
+            }
             String name = name(p.toAbsolutePath().normalize(), f);
             String key = f + "\u0000" + name;
             byName.computeIfAbsent(key, k -> new ArrayList<>()).add(p);
@@ -83,6 +86,23 @@ public final class UserSources {
             });
         }
         return out;
+    }
+
+    private static final Map<String, String> WANTS = Map.of(IMAGEFOLDER, "metadata.jsonl or metadata.csv",
+            WEBDATASET, "*.tar, *.tar.gz, *.tgz", WARC, "*.warc, *.warc.gz", JSONL, "*.jsonl");
+
+    /** Whether folder dir has files that format reads (a file given with --format is read as that format). */
+    private static boolean holds(Path dir, String format) {
+        try {
+            return switch (format) {
+                case IMAGEFOLDER -> !ImageFolderReader.metadataFiles(dir).isEmpty();
+                case WEBDATASET -> !WebDatasetReader.tars(dir).isEmpty();
+                case WARC -> !WebArchiveReader.archives(dir).isEmpty();
+                default -> !JsonlReader.files(dir).isEmpty();
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
     }
 
     /**

@@ -48,11 +48,19 @@ class UserSourcesTest {
                 {"--from", tmp.resolve("nowhere").toString()},
                 {"--from", tmp.resolve("empty").toString()},
                 {"--from", tmp.resolve("x.bin").toString()},
-                {"--from", tmp.resolve("x.bin").toString(), "--format", "parquet"}}) {
+                {"--from", tmp.resolve("x.bin").toString(), "--format", "parquet"},
+                {"--from", tmp.resolve("empty").toString(), "--format", "webdataset"}}) {
             Run r = corpusBuild(concat(args, "--out", tmp.resolve("o").toString()));
             assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
-            assertThat(r.err()).containsAnyOf("no such file", "cannot tell the format", "unknown format");
+            assertThat(r.err()).containsAnyOf("no such file", "cannot tell the format", "unknown format", "holds no webdataset");
         }
+    }
+
+    @Test
+    void formatOverridesDetection() throws IOException {
+        write(tmp.resolve("export.txt"), "{\"prompt\": \"2+2?\", \"completion\": \"4\"}\n");
+        Corpus c = build(tmp.resolve("out"), tmp.resolve("export.txt").toString(), "--format", "jsonl");
+        assertThat(all(c, "export.txt")).singleElement().satisfies(e -> assertThat(e.prompt()).isEqualTo("2+2?"));
     }
 
     private static String[] concat(String[] a, String... b) {
