@@ -4,15 +4,18 @@ import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.CorpusReport;
 import m6j.data.DataRoots;
+import m6j.data.UserSources;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
-/** `m6j corpus build`: reads the data sources into shards + corpus.json. */
+/** `m6j corpus build`: reads the built-in sources and/or the user's datasets into shards + corpus.json. */
 @Command(name = "corpus", mixinStandardHelpOptions = true, description = "Build and inspect training corpora.",
         subcommands = {CorpusCommand.Build.class})
 public final class CorpusCommand implements Runnable {
@@ -27,6 +30,7 @@ public final class CorpusCommand implements Runnable {
         System.exit(new CommandLine(new CorpusCommand()).execute(args));
     }
 
+    /** The built-in source sets --from names; anything else is a path to a user dataset. */
     public enum From { sample, installed }
 
     @Command(name = "build", mixinStandardHelpOptions = true,
@@ -34,9 +38,15 @@ public final class CorpusCommand implements Runnable {
     public static final class Build implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-        @Option(names = "--from", defaultValue = "sample",
-                description = "sample (data/sample of the repo) or installed (system packages + $M6J_DATA). Default: ${DEFAULT-VALUE}")
-        From from;
+        @Option(names = "--from", defaultValue = "sample", split = ",",
+                description = "Comma-separated: sample (data/sample of the repo), installed (system packages + $M6J_DATA), "
+                        + "or paths to your datasets: an image folder with metadata.jsonl/.csv, WebDataset .tar shards, "
+                        + ".jsonl files, WARC archives (docs/DATA.md). Default: ${DEFAULT-VALUE}")
+        List<String> from;
+
+        @Option(names = "--format", defaultValue = "auto",
+                description = "Format of the --from paths: auto (detect per path), imagefolder, webdataset, jsonl, warc. Default: ${DEFAULT-VALUE}")
+        String format;
 
         @Option(names = "--out", defaultValue = "work/corpus", description = "Output directory. Default: ${DEFAULT-VALUE}")
         Path out;
@@ -62,9 +72,19 @@ public final class CorpusCommand implements Runnable {
         @Override public Integer call() throws Exception {
             CorpusOptions options;
             try {
-                DataRoots roots = from == From.installed ? DataRoots.installed() : DataRoots.sample(repoRoot());
-                if (sources != null) roots = roots.only(DataRoots.parseSources(sources));
-                options = new CorpusOptions(roots, out, imageSize, seed, testFraction, maxPerSource);
+                DataRoots roots = null;
+                List<Path> datasets = new ArrayList<>();
+                for (String f : from) {
+                    String item = f.strip();
+                    if (item.equals(From.sample.name())) roots = DataRoots.sample(repoRoot());
+                    else if (item.equals(From.installed.name())) roots = DataRoots.installed();
+                    else if (Files.exists(Path.of(item))) datasets.add(Path.of(item));
+                    else throw new IllegalArgumentException("--from " + item + ": no such file or directory "
+                                + "(want sample, installed or the path of a dataset)");
+                }
+                if (roots != null && sources != null) roots = roots.only(DataRoots.parseSources(sources));
+                options = new CorpusOptions(roots, out, imageSize, seed, testFraction, maxPerSource, datasets, format);
+                UserSources.readers(datasets, format); // detects every format now: a path it cannot read is a usage error
             } catch (IllegalArgumentException e) {
                 // picocli turns this into a usage error: message + usage on stderr, exit code 2
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

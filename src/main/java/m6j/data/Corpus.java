@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -16,10 +17,11 @@ public final class Corpus {
     private final Path dir;
     private final CorpusReport report;
     private final Map<Split, List<Example>> bySplit;
-    private final Map<Split, Map<Source, List<Example>>> bySource;
+    /** split -> source id -> records */
+    private final Map<Split, Map<String, List<Example>>> bySource;
 
     private Corpus(Path dir, CorpusReport report, Map<Split, List<Example>> bySplit,
-                   Map<Split, Map<Source, List<Example>>> bySource) {
+                   Map<Split, Map<String, List<Example>>> bySource) {
         this.dir = dir;
         this.report = report;
         this.bySplit = bySplit;
@@ -43,28 +45,31 @@ public final class Corpus {
         } catch (IOException | RuntimeException e) {
             throw new IOException("corrupt " + json + ": " + e.getMessage(), e);
         }
+        Map<String, Source> sources = new LinkedHashMap<>();
+        for (Source s : Source.builtIns()) sources.put(s.id(), s);
+        for (String id : report.sources().keySet()) sources.put(id, report.source(id));
         Map<Split, List<Example>> bySplit = new EnumMap<>(Split.class);
-        Map<Split, Map<Source, List<Example>>> bySource = new EnumMap<>(Split.class);
+        Map<Split, Map<String, List<Example>>> bySource = new EnumMap<>(Split.class);
         for (Split s : Split.values()) {
             bySplit.put(s, new ArrayList<>());
-            Map<Source, List<Example>> m = new EnumMap<>(Source.class);
-            for (Source src : Source.values()) m.put(src, new ArrayList<>());
+            Map<String, List<Example>> m = new LinkedHashMap<>();
+            for (String id : sources.keySet()) m.put(id, new ArrayList<>());
             bySource.put(s, m);
         }
         for (ShardInfo info : report.shards()) {
-            for (Example e : ShardFormat.read(dir.resolve(info.file()), info, report.imageSize())) {
+            for (Example e : ShardFormat.read(dir.resolve(info.file()), info, report.imageSize(), sources)) {
                 bySplit.get(e.split()).add(e);
-                bySource.get(e.split()).get(e.source()).add(e);
+                bySource.get(e.split()).get(e.source().id()).add(e);
             }
         }
         for (Split s : Split.values()) {
-            for (Source src : Source.values()) {
-                long have = bySource.get(s).get(src).size(), want = report.stats(src).count(s);
+            for (Source src : sources.values()) {
+                long have = bySource.get(s).get(src.id()).size(), want = report.stats(src).count(s);
                 if (have != want) {
                     throw new IOException(json + ": says " + want + " " + s + " records of " + src.id()
                             + " but the shards hold " + have);
                 }
-                bySource.get(s).put(src, Collections.unmodifiableList(bySource.get(s).get(src)));
+                bySource.get(s).put(src.id(), Collections.unmodifiableList(bySource.get(s).get(src.id())));
             }
             bySplit.put(s, Collections.unmodifiableList(bySplit.get(s)));
         }
@@ -78,7 +83,15 @@ public final class Corpus {
     /** In shard order (seeded shuffle of all sources). */
     public List<Example> examples(Split split) { return bySplit.get(split); }
 
-    public List<Example> examples(Split split, Source source) { return bySource.get(split).get(source); }
+    /** The records of one source (built-in or a user's; matched by id), empty for a source not in the corpus. */
+    public List<Example> examples(Split split, Source source) {
+        return bySource.get(split).getOrDefault(source.id(), List.of());
+    }
+
+    /** Every source of this corpus (those in corpus.json), in build order. */
+    public List<Source> sources() {
+        return report.sources().keySet().stream().map(report::source).toList();
+    }
 
     public CorpusReport report() { return report; }
 }

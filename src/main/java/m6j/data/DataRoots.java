@@ -2,7 +2,7 @@ package m6j.data;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -67,7 +67,7 @@ public record DataRoots(Path fashionMnist, Path openclipartPng, Path openclipart
 
     /** "fashion-mnist,openclipart" -> sources (a usage error names the known ids). */
     public static Set<Source> parseSources(String list) {
-        Set<Source> out = EnumSet.noneOf(Source.class);
+        Set<Source> out = new LinkedHashSet<>();
         for (String s : list.split(",")) {
             try {
                 out.add(Source.byId(s.trim()));

@@ -16,22 +16,28 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.CRC32;
 
 /**
- * The .m6c shard format, version 1. All integers are big-endian int32; strings are int32 byte length + UTF-8.
+ * The .m6c shard format, version 2 (version 1 is still read). All integers are big-endian int32; strings are
+ * int32 byte length + UTF-8.
  * <pre>
  * file   = header record{count} crc32
  * header = "M6JC" version imageSize split(0=TRAIN,1=TEST) count
  * record = bodyLength body
- * body   = str(sourceId) str(id) str(text) str(label) imageLength(-1 = no image) imageBytes
+ * body   = str(sourceId) str(id) str(text) str(label) imageLength(-1 = no image) imageBytes str(prompt)
+ *          (version 1: no prompt; read as "")
  * crc32  = CRC-32 of every byte before it
  * </pre>
+ * A source id that is not a built-in one is a user source (its hasImages comes from corpus.json).
  * The length prefix lets a reader skip records it does not understand; the trailing CRC catches truncation
  * and bit rot. Files are written to a temp name and atomically renamed, so a shard either exists whole or not.
  */
 public final class ShardFormat {
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** The oldest version {@link #read} accepts. */
+    public static final int MIN_VERSION = 1;
     public static final String EXTENSION = ".m6c";
     /** Soft cap on one shard's size; a new shard starts before a record would cross it. */
     public static final long MAX_SHARD_BYTES = 64L << 20;
@@ -46,8 +52,8 @@ public final class ShardFormat {
     }
 
     private static long bodyBytes(Example e) {
-        return 16L + utf8(e.source().id()).length + utf8(e.id()).length + utf8(e.text()).length
-                + utf8(e.label()).length + 4 + (e.image() == null ? 0 : e.image().length);
+        return 20L + utf8(e.source().id()).length + utf8(e.id()).length + utf8(e.text()).length
+                + utf8(e.label()).length + 4 + (e.image() == null ? 0 : e.image().length) + utf8(e.prompt()).length;
     }
 
     public static ShardInfo write(Path dir, String fileName, Split split, int imageSize, List<Example> records)
@@ -80,6 +86,7 @@ public final class ShardFormat {
                     out.writeInt(e.image().length);
                     out.write(e.image());
                 }
+                writeStr(out, e.prompt());
             }
             out.flush();
             long value = crc.getValue();
@@ -94,6 +101,12 @@ public final class ShardFormat {
 
     /** Reads and verifies a whole shard; any inconsistency is an IOException naming the file. */
     public static List<Example> read(Path file, ShardInfo expected, int imageSize) throws IOException {
+        return read(file, expected, imageSize, Map.of());
+    }
+
+    /** As {@link #read(Path, ShardInfo, int)}, resolving source ids through sources (others: built-in or text-only user). */
+    public static List<Example> read(Path file, ShardInfo expected, int imageSize, Map<String, Source> sources)
+            throws IOException {
         byte[] all;
         try {
             all = Files.readAllBytes(file);
@@ -116,7 +129,7 @@ public final class ShardFormat {
         buf.get(magic);
         if (!Arrays.equals(magic, MAGIC)) throw new IOException(name + ": not an m6c shard (bad magic)");
         int version = buf.getInt();
-        if (version != VERSION) throw new IOException(name + ": unsupported shard version " + version);
+        if (version < MIN_VERSION || version > VERSION) throw new IOException(name + ": unsupported shard version " + version);
         int size = buf.getInt();
         if (size != imageSize) throw new IOException(name + ": imageSize " + size + ", corpus.json says " + imageSize);
         int splitOrdinal = buf.getInt();
@@ -131,7 +144,9 @@ public final class ShardFormat {
             for (int i = 0; i < count; i++) {
                 int len = buf.getInt();
                 int end = buf.position() + len;
-                Source source = Source.byId(readStr(buf));
+                String sourceId = readStr(buf);
+                Source source = sources.get(sourceId);
+                if (source == null) source = Source.of(sourceId, false);
                 String id = readStr(buf);
                 String text = readStr(buf);
                 String label = readStr(buf);
@@ -142,8 +157,9 @@ public final class ShardFormat {
                     image = new byte[imageLen];
                     buf.get(image);
                 }
+                String prompt = version >= 2 ? readStr(buf) : "";
                 if (buf.position() != end) throw new IOException(name + ": record " + i + " length mismatch");
-                out.add(new Example(source, split, id, text, label, image));
+                out.add(new Example(source, split, id, text, label, image, prompt));
             }
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new IOException(name + ": malformed record: " + e, e);

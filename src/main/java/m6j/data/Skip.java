@@ -16,6 +16,28 @@ public final class Skip {
     public static final String EMPTY_TEXT = "empty text";
     public static final String DUPLICATE_ID = "duplicate id";
     public static final String READ_ERROR = "read error";
+    // user datasets (docs/DATA.md)
+    public static final String UNSUPPORTED_IMAGE = "unsupported image format";
+    public static final String SMALL_IMAGE = "image too small";
+    public static final String PATH_ESCAPE = "path escapes dataset root";
+    public static final String MISSING_CAPTION = "missing caption";
+    public static final String UNKNOWN_LABEL = "unknown label";
+    public static final String UNKNOWN_SPLIT = "unknown split";
+    public static final String UNRECOGNISED_RECORD = "unrecognised record";
+    public static final String REMOTE_IMAGE = "remote image URL";
+    public static final String BAD_BASE64 = "bad base64 image";
+    public static final String CORRUPT_TAR = "corrupt or truncated tar";
+    public static final String TOO_LARGE_ENTRY = "tar entry too large";
+    public static final String BAD_CSV = "unparsable CSV";
+    // web archives
+    public static final String CORRUPT_WARC = "corrupt or truncated WARC";
+    public static final String PAGE_TOO_SHORT = "page text too short";
+    public static final String WRONG_SCRIPT = "script/language";
+    public static final String BOILERPLATE = "boilerplate";
+    public static final String EXACT_DUPLICATE = "exact duplicate";
+    public static final String NEAR_DUPLICATE = "near duplicate";
+    public static final String DUPLICATE_IMAGE = "duplicate image";
+    public static final String IMAGE_NOT_IN_ARCHIVE = "image not in archive";
 
     private Skip() {}
 }

@@ -6,18 +6,18 @@ import java.io.IOException;
 public interface SourceReader {
     Source source();
 
-    /** A missing root calls {@link SourceSink#notInstalled()}; an IOException here is counted as a read error. */
+    /** roots: where the built-in sources live (null when none are read; user readers ignore it). A missing root calls {@link SourceSink#notInstalled()}; an IOException here is counted as a read error. */
     void read(DataRoots roots, SourceSink sink) throws IOException;
 
+    /** The reader of a built-in source. */
     static SourceReader of(Source s) {
-        return switch (s) {
-            case FASHION_MNIST -> new FashionMnistReader();
-            case OPENCLIPART -> new OpenClipArtReader();
-            case TWEMOJI -> new TwemojiReader();
-            case BROWN -> new BrownReader();
-            case FORTUNES_EN -> new FortunesReader(false);
-            case FORTUNES_ZH -> new FortunesReader(true);
-            case CHINESE_POETRY -> new ChinesePoetryReader();
-        };
+        if (s.equals(Source.FASHION_MNIST)) return new FashionMnistReader();
+        if (s.equals(Source.OPENCLIPART)) return new OpenClipArtReader();
+        if (s.equals(Source.TWEMOJI)) return new TwemojiReader();
+        if (s.equals(Source.BROWN)) return new BrownReader();
+        if (s.equals(Source.FORTUNES_EN)) return new FortunesReader(false);
+        if (s.equals(Source.FORTUNES_ZH)) return new FortunesReader(true);
+        if (s.equals(Source.CHINESE_POETRY)) return new ChinesePoetryReader();
+        throw new IllegalArgumentException("not a built-in source: " + s.id());
     }
 }

@@ -5,32 +5,46 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
-/** Collects one source's records and skip counts for {@link CorpusBuilder}; applies the per-source cap. */
+/**
+ * Takes one source's records for {@link CorpusBuilder}: checks them, settles their split at once and passes them
+ * on to the shard writer in the order read (nothing is held back), counts skips by reason and applies the
+ * per-source cap.
+ */
 public final class SourceSink implements AutoCloseable {
-    /** A record before the split is settled; fixedSplit null means "split by id hash". */
-    record Pending(String id, Split fixedSplit, String text, String label, byte[] image) {}
+    /** Where settled records go (the builder's shard writer). */
+    interface Target {
+        void accept(Example e) throws IOException;
+
+        /** Moves e, accepted as TRAIN, to TEST if it is still buffered; false when it was already written. */
+        boolean moveToTest(Example e) throws IOException;
+    }
 
     private final Source source;
     private final int imageSize;
     private final int maxTotal;
     private final int maxTest;
     private final int maxTrain;
+    private final double testFraction;
     private final boolean showProgress;
-    private final List<Pending> records = new ArrayList<>();
-    private final Set<String> ids = new HashSet<>();
+    private final Target target;
+    private final LongSet ids = new LongSet();
     private final Map<String, Long> skipped = new TreeMap<>();
     private boolean installed = true;
-    private int fixedTest;
+    private boolean sawImage;
+    private long accepted, fixedTest, train, test;
+    private long hashed, hashedTest;
+    /** The hash-split TRAIN record of lowest hash so far: it moves to TEST if no other record goes there. */
+    private Example lowest;
+    private double lowestU = 2;
     private ProgressBar bar;
 
-    SourceSink(Source source, int imageSize, int maxPerSource, double testFraction, boolean showProgress) {
+    SourceSink(Source source, int imageSize, int maxPerSource, double testFraction, boolean showProgress, Target target) {
         this.source = source;
         this.imageSize = imageSize;
         this.maxTotal = maxPerSource == 0 ? Integer.MAX_VALUE : maxPerSource;
@@ -38,7 +52,9 @@ public final class SourceSink implements AutoCloseable {
         this.maxTest = maxPerSource == 0 ? Integer.MAX_VALUE
                 : (testFraction > 0 ? Math.max(1, (int) Math.round(maxPerSource * testFraction)) : 0);
         this.maxTrain = maxPerSource == 0 ? Integer.MAX_VALUE : Math.max(0, maxPerSource - maxTest);
+        this.testFraction = testFraction;
         this.showProgress = showProgress;
+        this.target = target;
     }
 
     public Source source() { return source; }
@@ -53,29 +69,80 @@ public final class SourceSink implements AutoCloseable {
     /** True when no more records of that split (null: hash-split) are wanted; readers stop early on it. */
     public boolean full(Split fixedSplit) {
         if (fixedSplit == Split.TEST) return fixedTest >= maxTest;
-        if (fixedSplit == Split.TRAIN) return records.size() - fixedTest >= maxTrain;
-        return records.size() >= maxTotal;
+        if (fixedSplit == Split.TRAIN) return accepted - fixedTest >= maxTrain;
+        return accepted >= maxTotal;
     }
 
     public boolean full() { return full(null); }
 
     /** Adds a record after cleaning-independent checks: empty text, duplicate id, image shape, cap. */
     public void add(String id, Split fixedSplit, String text, String label, byte[] image) {
+        add(id, fixedSplit, "", text, label, image);
+    }
+
+    /** As {@link #add(String, Split, String, String, byte[])} with the prompt of an instruction or chat pair. */
+    public void add(String id, Split fixedSplit, String prompt, String text, String label, byte[] image) {
         tick();
         if (full(fixedSplit)) return;
         if (text == null || text.isBlank()) {
             skip(Skip.EMPTY_TEXT);
             return;
         }
-        if (!ids.add(id)) {
+        if (!ids.add(CorpusBuilder.hash64(id.getBytes(StandardCharsets.UTF_8)))) {
             skip(Skip.DUPLICATE_ID);
             return;
         }
         if (image != null && image.length != imageSize * imageSize * 3) {
             throw new IllegalArgumentException(source.id() + "/" + id + ": image has " + image.length + " bytes");
         }
-        if (fixedSplit == Split.TEST) fixedTest++;
-        records.add(new Pending(id, fixedSplit, text, label == null ? "" : label, image));
+        accepted++;
+        if (image != null) sawImage = true;
+        String p = prompt == null ? "" : prompt;
+        String l = label == null ? "" : label;
+        if (fixedSplit != null) {
+            if (fixedSplit == Split.TEST) fixedTest++;
+            emit(new Example(source, fixedSplit, id, text, l, image, p));
+            return;
+        }
+        double u = CorpusBuilder.unitHash(source.id() + "\u0000" + id);
+        hashed++;
+        if (u < testFraction) {
+            hashedTest++;
+            emit(new Example(source, Split.TEST, id, text, l, image, p));
+            return;
+        }
+        Example e = new Example(source, Split.TRAIN, id, text, l, image, p);
+        if (u < lowestU) {
+            lowest = e;
+            lowestU = u;
+        }
+        emit(e);
+    }
+
+    private void emit(Example e) {
+        if (e.split() == Split.TRAIN) train++;
+        else test++;
+        try {
+            target.accept(e);
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
+    /**
+     * When two or more records were hash-split and none went to TEST, moves the one of lowest hash there (as the
+     * whole-list split did). If its shard was already written (a source larger than a shard with no hash-split
+     * TEST record at all: a test fraction near 0) it stays in TRAIN, with a warning.
+     */
+    void finish() throws IOException {
+        if (lowest == null || !(testFraction > 0 && hashed >= 2 && hashedTest == 0)) return;
+        if (target.moveToTest(lowest)) {
+            train--;
+            test++;
+        } else {
+            org.slf4j.LoggerFactory.getLogger(SourceSink.class).warn("{}: no TEST record (the candidate was already written)", source.id());
+        }
+        lowest = null;
     }
 
     public void skip(String reason) { skip(reason, 1); }
@@ -97,7 +164,13 @@ public final class SourceSink implements AutoCloseable {
         if (bar != null) bar.step();
     }
 
-    List<Pending> records() { return records; }
+    long accepted() { return accepted; }
+
+    long train() { return train; }
+
+    long test() { return test; }
+
+    boolean sawImage() { return sawImage; }
 
     Map<String, Long> skipped() { return skipped; }
 

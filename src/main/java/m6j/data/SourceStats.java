@@ -1,5 +1,8 @@
 package m6j.data;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
 import java.util.Collections;
 import java.util.Map;
 import java.util.Objects;
@@ -10,14 +13,26 @@ import java.util.TreeMap;
  *
  * @param installed false when the source directory is missing (then skipped holds "not installed" -> 0)
  * @param skipped   reason -> number of records skipped for it (a whole unreadable file counts once)
+ * @param hasImages whether the source's records carry images (absent in format-1 corpus.json: false)
  */
-public record SourceStats(boolean installed, long train, long test, Map<String, Long> skipped) {
+public record SourceStats(boolean installed, long train, long test, Map<String, Long> skipped, boolean hasImages) {
     public static final String NOT_INSTALLED = "not installed";
 
-    public SourceStats {
+    @JsonCreator
+    public SourceStats(@JsonProperty("installed") boolean installed, @JsonProperty("train") long train,
+                       @JsonProperty("test") long test, @JsonProperty("skipped") Map<String, Long> skipped,
+                       @JsonProperty("hasImages") boolean hasImages) {
         if (train < 0 || test < 0) throw new IllegalArgumentException("negative count");
+        this.installed = installed;
+        this.train = train;
+        this.test = test;
         // TreeMap: sorted, so corpus.json is byte-identical across runs
-        skipped = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(skipped, "skipped")));
+        this.skipped = Collections.unmodifiableMap(new TreeMap<>(Objects.requireNonNull(skipped, "skipped")));
+        this.hasImages = hasImages;
+    }
+
+    public SourceStats(boolean installed, long train, long test, Map<String, Long> skipped) {
+        this(installed, train, test, skipped, false);
     }
 
     public static SourceStats notInstalled() {
