@@ -44,14 +44,14 @@ public final class EvalCommand implements Callable<Integer> {
         out.println("Held-out captioning (greedy):");
         for (Evaluator.CaptionResult c : r.captions()) {
             out.printf("  %-15s %5d images  %s %.1f%%%n", c.source().id(), c.total(),
-                    c.source() == Source.FASHION_MNIST ? "names the right class" : "exact caption", 100 * c.accuracy());
+                    c.byClass() ? "names the right class" : "exact caption", 100 * c.accuracy());
             for (String[] s : c.samples().subList(0, Math.min(4, c.samples().size())))
                 out.printf("      %-28s -> %-32s [%s]%n", '"' + s[1] + '"', '"' + s[2] + '"', s[3]);
         }
         out.println("Held-out visual chat (greedy answers to \"" + Evaluator.QUESTION + "\"):");
         for (Evaluator.CaptionResult c : r.answers()) {
             out.printf("  %-15s %5d images  %s %.1f%%%s%n", c.source().id(), c.total(),
-                    c.source() == Source.FASHION_MNIST ? "names the right class" : "exact caption", 100 * c.accuracy(),
+                    c.byClass() ? "names the right class" : "exact caption", 100 * c.accuracy(),
                     c.empty() > 0 ? "  (" + c.empty() + " answers empty)" : ", no answer empty");
             for (String[] s : c.samples().subList(0, Math.min(2, c.samples().size())))
                 out.printf("      %-28s -> %-32s [%s]%n", '"' + s[1] + '"', '"' + s[2] + '"', s[3]);

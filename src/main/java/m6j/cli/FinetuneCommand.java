@@ -1,5 +1,8 @@
 package m6j.cli;
 
+import m6j.data.Corpus;
+import m6j.data.Example;
+import m6j.data.Split;
 import m6j.model.Lora;
 import m6j.train.TrainOptions;
 import picocli.CommandLine.Command;
@@ -7,6 +10,8 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +27,7 @@ public final class FinetuneCommand extends TrainCommand {
     /** What each task trains (the objectives' weights), unless --mixture is given. */
     static final Map<String, String> TASKS = Map.of(
             "caption", "itt=1",
-            "chat", "vqa=0.7,itt=0.3",
+            "chat", "vqa=0.7,itt=0.3",                     // with prompt/completion records: + chat (below)
             "t2i", "t2i=1",
             "mix", "itt=0.4,vqa=0.2,mtt=0.1,denoise=0.1,lm=0.2");
 
@@ -36,12 +41,27 @@ public final class FinetuneCommand extends TrainCommand {
     @Option(names = "--lora-targets", defaultValue = "qkv,proj,fc1,fc2,w1,w2,patch", split = ",",
             description = "Matrices to adapt (default: ${DEFAULT-VALUE}).") List<String> loraTargets;
 
+    /** chat: questions about the corpus's images, and its own prompt -> completion pairs, whichever it has. */
+    private String chatMixture() {
+        List<Example> train;
+        try {
+            train = Corpus.open(corpus).examples(Split.TRAIN);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        boolean images = train.stream().anyMatch(Example::hasImage), pairs = train.stream().anyMatch(e -> !e.hasImage() && e.hasPrompt());
+        if (images && pairs) return "vqa=0.4,itt=0.2,chat=0.4";
+        if (pairs) return "chat=1";
+        if (images) return TASKS.get("chat");
+        throw new IllegalArgumentException("--task chat needs images or prompt/completion records in " + corpus);
+    }
+
     @Override TrainOptions.Builder builder() {
         String mix = TASKS.get(task);
         if (mix == null) throw new IllegalArgumentException("unknown --task '" + task + "' (one of " + String.join(", ", TASKS.keySet().stream().sorted().toList())
                 + "; classification is not built yet)");
         TrainOptions.Builder b = super.builder().from(from);
-        if (!spec.commandLine().getParseResult().hasMatchedOption("--mixture")) b.mixture(mix);
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--mixture")) b.mixture(task.equals("chat") ? chatMixture() : mix);
         if (loraRank < 0) throw new IllegalArgumentException("--lora must be >= 0");
         if (loraRank > 0) b.lora(new Lora.Config(loraRank, loraAlpha != null ? loraAlpha : 2.0 * loraRank, loraDropout, loraTargets));
         return b;

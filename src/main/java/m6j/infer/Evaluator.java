@@ -26,8 +26,8 @@ import java.util.regex.Pattern;
 
 /** Held-out evaluation: caption accuracy by class, text perplexity per source against a unigram baseline, MoE routing. */
 public final class Evaluator {
-    /** empty: how many generated texts were empty. */
-    public record CaptionResult(Source source, int total, int correct, int empty, List<String[]> samples) {
+    /** byClass: scored by naming the class (else by the exact caption); empty: how many generated texts were empty. */
+    public record CaptionResult(Source source, boolean byClass, int total, int correct, int empty, List<String[]> samples) {
         public double accuracy() { return total == 0 ? 0 : (double) correct / total; }
     }
 
@@ -52,13 +52,13 @@ public final class Evaluator {
     public Report run(int maxCaptions, int maxTexts) {
         RoutingStats stats = new RoutingStats();
         List<CaptionResult> caps = new ArrayList<>(), answers = new ArrayList<>();
-        for (Source s : Source.values()) {
+        for (Source s : corpus.sources()) {                       // built-in and the user's own
             if (!s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
             caps.add(captions(s, maxCaptions, stats, null));
             answers.add(captions(s, maxCaptions, stats, QUESTION));
         }
         List<PerplexityResult> ppl = new ArrayList<>();
-        for (Source s : Source.values()) {
+        for (Source s : corpus.sources()) {
             if (s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
             ppl.add(perplexity(s, maxTexts, stats));
         }
@@ -76,6 +76,7 @@ public final class Evaluator {
         for (Example e : corpus.examples(Split.TRAIN, source)) if (!labels.contains(e.label())) labels.add(e.label());
         int correct = 0, empty = 0;
         List<String[]> samples = new ArrayList<>();
+        boolean byClass = byClass(source, labels);
         List<String> captions;
         try (Engine engine = new Engine(model, tok, Engine.Options.local(), Engine.Stats.NONE, stats)) {
             captions = new Captioner(engine).answer(test.stream().map(Example::image).toList(), question, Sampling.greedy(), 24);
@@ -86,13 +87,22 @@ public final class Evaluator {
         for (int j = 0; j < test.size(); j++) {
             String caption = captions.get(j);
             Example e = test.get(j);
-            boolean ok = source == Source.FASHION_MNIST ? e.label().equals(namedClass(caption, labels))
+            boolean ok = byClass ? e.label().equals(namedClass(caption, labels))
                     : caption.equalsIgnoreCase(e.text().trim());
             if (ok) correct++;
             if (caption.isBlank()) empty++;
             if (samples.size() < 12) samples.add(new String[]{e.id(), e.text(), caption, ok ? "ok" : "wrong"});
         }
-        return new CaptionResult(source, test.size(), correct, empty, samples);
+        return new CaptionResult(source, byClass, test.size(), correct, empty, samples);
+    }
+
+    /**
+     * Whether captions of a source are scored by the class they name: Fashion-MNIST, and a user's source whose
+     * examples all carry one of at most 100 labels (built-in sources label by category, which captions do not name).
+     */
+    static boolean byClass(Source s, List<String> labels) {
+        if (s == Source.FASHION_MNIST) return true;
+        return !s.builtIn() && !labels.isEmpty() && labels.size() <= 100 && labels.stream().noneMatch(String::isEmpty);
     }
 
     /** The class a caption names: the longest label found as whole words (so "t-shirt" beats "shirt"), else null. */

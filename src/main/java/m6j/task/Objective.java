@@ -7,6 +7,8 @@ import java.util.Locale;
  * ITT   image -> caption;  MTT  image + corrupted caption -> caption;
  * DENOISE corrupted text -> the masked spans (text-to-text transfer);  LM  text prefix -> continuation;
  * T2I   caption (dropped for a share of examples: classifier-free guidance) -> the image's VQGAN codes;
+ * CHAT  an instruction or chat prompt from the corpus -> its completion (text; {"prompt","completion"} or
+ *       {"messages"} data);
  * VQA   image + a templated question about it ("What is in this picture?", "Is this a sandal?") -> the answer,
  *       so that a chat message carrying an image and a question gets an answer (see {@link VisualQuestions}).
  */
@@ -15,7 +17,9 @@ public enum Objective {
     /** Text -> image codes (stage two of text-to-image): a caption prompt, then the VQGAN codes of its image. */
     T2I(true),
     /** Image + question -> answer (visual chat). Last, so that the other objectives keep their sampling seeds. */
-    VQA(true);
+    VQA(true),
+    /** Prompt -> completion of the corpus's instruction and chat pairs (text records that carry a prompt). */
+    CHAT(false);
 
     public final boolean needsImage;
 
@@ -30,7 +34,7 @@ public enum Objective {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i, vqa)");
+            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i, vqa, chat)");
         }
     }
 }

@@ -18,9 +18,10 @@ import java.util.Random;
  * state is how many examples it has handed out, so a checkpoint can store it and resume exactly.
  */
 public final class TrainData {
-    record Item(int[] ids, byte[] image, String text) {}
+    /** prompt: the token ids of the record's instruction or question, or null when it has none. */
+    record Item(int[] ids, byte[] image, String text, int[] prompt) {}
 
-    private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>();
+    private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>(), chat = new ArrayList<>();
     private final Map<Objective, Long> consumed = new EnumMap<>(Objective.class);
     private final Sequences seqs;
     private final VisualQuestions questions;
@@ -39,8 +40,11 @@ public final class TrainData {
         for (Example e : corpus.examples(Split.TRAIN)) {
             int[] ids = cache.computeIfAbsent(e.text(), tok::encode);
             if (ids.length == 0) continue;
-            if (e.image() != null) imageText.add(new Item(ids, e.image(), e.text()));
-            else text.add(new Item(ids, null, e.text()));
+            int[] prompt = e.prompt().isEmpty() ? null : cache.computeIfAbsent(e.prompt(), tok::encode);
+            Item it = new Item(ids, e.image(), e.text(), prompt);
+            if (e.image() != null) imageText.add(it);
+            else text.add(it);
+            if (e.image() == null && prompt != null) chat.add(it);
         }
         for (Objective o : Objective.values()) consumed.put(o, 0L);
     }
@@ -51,7 +55,11 @@ public final class TrainData {
 
     public boolean has(Objective o) {
         if (o == Objective.T2I && imageCodes == null) return false;
-        return !(o.needsImage ? imageText : text).isEmpty();
+        return !pool(o).isEmpty();
+    }
+
+    private List<Item> pool(Objective o) {
+        return o == Objective.CHAT ? chat : o.needsImage ? imageText : text;
     }
 
     /** Image codes per image-text example (in imageText order, ids already offset) for the t2i objective. */
@@ -79,7 +87,7 @@ public final class TrainData {
      * rng drives corruption and prefix choices. Call {@link #advance} once per step with the step's total.
      */
     public Batch batch(Objective o, int batchSize, int micro, Random rng) {
-        List<Item> pool = o.needsImage ? imageText : text;
+        List<Item> pool = pool(o);
         if (pool.isEmpty()) throw new IllegalStateException("no training examples for objective " + o.id());
         List<Sequence> out = new ArrayList<>(batchSize);
         List<byte[]> images = o.feedsImage() ? new ArrayList<>(batchSize) : null;
@@ -94,9 +102,11 @@ public final class TrainData {
                 case LM -> seqs.lm(it.ids(), rng);
                 case T2I -> seqs.imageCodes(rng.nextDouble() < dropPrompt ? null : it.ids(), imageCodes.get(at), promptLen);
                 case VQA -> {
+                    if (it.prompt() != null) yield seqs.answer(it.prompt(), it.ids());        // the user's own question
                     VisualQuestions.Pair qa = questions.ask(it.text(), it.ids(), pool.get(rng.nextInt(pool.size())).text(), rng);
                     yield seqs.answer(qa.question(), qa.answer());
                 }
+                case CHAT -> seqs.answer(it.prompt(), it.ids());
             });
             if (images != null) images.add(it.image());
         }

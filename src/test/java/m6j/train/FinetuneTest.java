@@ -105,4 +105,16 @@ class FinetuneTest {
         for (var e : before.entrySet())
             assertThat(e.getValue().sub(after.get(e.getKey())).abs().max().item_double()).as(e.getKey()).isLessThan(1e-6);
     }
+
+    @Test void chatOnPromptCompletionPairsTrainsTheChatObjective(@TempDir Path dir) throws Exception {
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 60; i++)
+            lines.append("{\"prompt\":\"What colour is item ").append(i).append("?\",\"completion\":\"Item ").append(i).append(" is red.\"}\n");
+        Path jsonl = dir.resolve("pairs.jsonl"), corpus = dir.resolve("pairs-corpus"), run = dir.resolve("chat");
+        Files.writeString(jsonl, lines);
+        assertThat(cli("corpus", "build", "--from", jsonl.toString(), "--out", corpus.toString())).isZero();
+        assertThat(cli("finetune", "--from", base.toString(), "--data", corpus.toString(), "--run", run.toString(), "--task", "chat",
+                "--lora", "2", "--steps", "3", "--batch-size", "4", "--warmup", "1", "--checkpoint-every", "3")).isZero();
+        assertThat(Files.readAllLines(run.resolve("metrics.jsonl"))).hasSize(3).allMatch(l -> l.contains("\"chat\""));
+    }
 }
