@@ -67,6 +67,8 @@ public class TrainCommand implements Callable<Integer> {
     @Option(names = "--dp", description = "Data-parallel degree (default: world size / --ep). Needs a distributed launch (m6j launch or torchrun variables).") Integer dp;
     @Option(names = "--memory-budget", defaultValue = "0", description = "Training state (weights, gradients, Adam moments) kept in memory, e.g. 2GiB; the rest is offloaded to disk per block and expert (0 = all in memory).")
     String memoryBudget;
+    @Option(names = "--eval-every", defaultValue = "0", description = "Held-out loss (the corpus's test split, this run's objectives) every N steps, into heldout.jsonl (0 = never).") int evalEvery;
+    @Option(names = "--patience", defaultValue = "0", description = "Early stopping: stop (with a checkpoint) after this many held-out evaluations without improvement (0 = never).") int patience;
     @Option(names = "--ep", description = "Expert-parallel degree: each rank holds experts/ep experts of every MoE layer.") Integer ep;
 
     @Override public Integer call() throws Exception {
@@ -125,7 +127,7 @@ public class TrainCommand implements Callable<Integer> {
     TrainOptions.Builder builder() {
         return TrainOptions.builder(corpus, run).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
                 .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keep)
-                .mixture(mixture).memoryBudget(Bytes.parse(memoryBudget, "--memory-budget"));
+                .mixture(mixture).memoryBudget(Bytes.parse(memoryBudget, "--memory-budget")).evalEvery(evalEvery).patience(patience);
     }
 
     /** For --help: the preset names. */

@@ -29,6 +29,11 @@ public final class TrainData {
     private final long seed;
 
     public TrainData(Corpus corpus, Tokenizer tok, M6Config cfg, int sentinels, long seed) {
+        this(corpus, Split.TRAIN, tok, cfg, sentinels, seed);
+    }
+
+    /** The records of one split (TEST: the held-out loss during training). */
+    public TrainData(Corpus corpus, Split split, Tokenizer tok, M6Config cfg, int sentinels, long seed) {
         this.cfg = cfg;
         this.seed = seed;
         this.seqs = new Sequences(tok, cfg.maxTextLen(), sentinels);
@@ -37,7 +42,7 @@ public final class TrainData {
             throw new IllegalArgumentException("corpus images are " + corpus.imageSize() + "px but the model expects "
                     + cfg.imageSize() + "px: rebuild the corpus with --image-size " + cfg.imageSize());
         Map<String, int[]> cache = new HashMap<>();
-        for (Example e : corpus.examples(Split.TRAIN)) {
+        for (Example e : corpus.examples(split)) {
             int[] ids = cache.computeIfAbsent(e.text(), tok::encode);
             if (ids.length == 0) continue;
             int[] prompt = e.prompt().isEmpty() ? null : cache.computeIfAbsent(e.prompt(), tok::encode);

@@ -13,12 +13,14 @@ import java.util.Map;
  * sentinels: the <extra_id_N> tokens the tokenizer reserves for span corruption. Build one with
  * {@link #builder}: its defaults are the train command's (CliTest checks that they agree).
  * from: a checkpoint (or run directory) to start from instead of a new model (fine-tuning; its tokenizer is kept);
- * lora: train low-rank adapters on it, the base frozen (null: train all weights).
+ * lora: train low-rank adapters on it, the base frozen (null: train all weights). evalEvery: held-out loss every
+ * this many steps (0: never); patience: stop when it has not improved for this many evaluations (0: never stop).
  */
 public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, int accum,
                            double lr, double minLr, int warmup, double weightDecay, double clip,
                            long seed, int checkpointEvery, int keepCheckpoints,
-                           Map<Objective, Double> mixture, int sentinels, long memoryBudget, Path from, Lora.Config lora) {
+                           Map<Objective, Double> mixture, int sentinels, long memoryBudget, Path from, Lora.Config lora,
+                           int evalEvery, int patience) {
     public TrainOptions {
         if (corpus == null || runDir == null) throw new IllegalArgumentException("corpus and run directory are required");
         if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1");
@@ -33,6 +35,8 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         mixture = Map.copyOf(mixture);
         if (sentinels < 1) throw new IllegalArgumentException("sentinels must be >= 1");
         if (memoryBudget < 0) throw new IllegalArgumentException("--memory-budget must be >= 0 (0: everything in memory)");
+        if (evalEvery < 0 || patience < 0) throw new IllegalArgumentException("--eval-every and --patience must be >= 0");
+        if (patience > 0 && evalEvery == 0) throw new IllegalArgumentException("--patience needs --eval-every");
         if (lora != null && from == null) throw new IllegalArgumentException("--lora needs --from (the checkpoint to adapt)");
         if (lora != null && memoryBudget > 0) throw new IllegalArgumentException("--lora with --memory-budget is not supported (adapters are small: train in memory)");
     }
@@ -47,7 +51,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
     public Builder toBuilder() {
         return new Builder(corpus, runDir).steps(steps).batchSize(batchSize).accum(accum).lr(lr).minLr(minLr).warmup(warmup)
                 .weightDecay(weightDecay).clip(clip).seed(seed).checkpointEvery(checkpointEvery).keepCheckpoints(keepCheckpoints)
-                .mixture(mixture).sentinels(sentinels).memoryBudget(memoryBudget).from(from).lora(lora);
+                .mixture(mixture).sentinels(sentinels).memoryBudget(memoryBudget).from(from).lora(lora).evalEvery(evalEvery).patience(patience);
     }
 
     /** Named setters over the defaults; {@link #build} validates. */
@@ -60,6 +64,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         private int sentinels = DEFAULT_SENTINELS;
         private Path from;
         private Lora.Config lora;
+        private int evalEvery, patience;
 
         private Builder(Path corpus, Path runDir) { this.corpus = corpus; this.runDir = runDir; }
 
@@ -82,10 +87,12 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         public Builder memoryBudget(long v) { memoryBudget = v; return this; }
         public Builder from(Path v) { from = v; return this; }
         public Builder lora(Lora.Config v) { lora = v; return this; }
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder patience(int v) { patience = v; return this; }
 
         public TrainOptions build() {
             return new TrainOptions(corpus, runDir, steps, batchSize, accum, lr, minLr, warmup, weightDecay, clip, seed,
-                    checkpointEvery, keepCheckpoints, mixture, sentinels, memoryBudget, from, lora);
+                    checkpointEvery, keepCheckpoints, mixture, sentinels, memoryBudget, from, lora, evalEvery, patience);
         }
     }
 

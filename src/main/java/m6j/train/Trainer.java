@@ -32,6 +32,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
@@ -66,6 +67,10 @@ public final class Trainer {
     private final M6Model model;
     private final Tokenizer tok;
     private final TrainData data;
+    /** The test split for the held-out loss (--eval-every), or null. */
+    private final TrainData heldOut;
+    private double bestHeldOut = Double.POSITIVE_INFINITY;
+    private int bestStep = -1, evalsSinceBest;
     private final TrainState state;
     private final LrSchedule schedule;
     private final List<StepRecord> history = new ArrayList<>();
@@ -101,6 +106,7 @@ public final class Trainer {
         // A fine-tune keeps its base's tokenizer, and with it the base's number of span-corruption sentinels.
         int sentinels = o.from() == null ? o.sentinels() : (int) tok.specials().stream().filter(t -> t.startsWith("<extra_id_")).count();
         data = new TrainData(corpus, tok, model.config, Math.max(1, sentinels), o.seed());
+        heldOut = o.evalEvery() > 0 ? new TrainData(corpus, Split.TEST, tok, model.config, Math.max(1, sentinels), o.seed()) : null;
         if (ckpt.isPresent()) resumeFrom(ckpt.get(), d.trainer());
         else {
             if (cluster.leader()) Files.deleteIfExists(metricsFile());
@@ -216,6 +222,12 @@ public final class Trainer {
                 pb.stepTo(step);
                 pb.setExtraMessage(String.format("loss %.3f %s %.0f tok/s", r.loss(), r.objective(), r.tokensPerSecond()));
                 boolean last = step == until;
+                if (heldOut != null && step % o.evalEvery() == 0 && heldOutStep(metrics) && !last) {
+                    log.printf("%nm6j: early stop at step %d: held-out loss %.4f at step %d, not improved in %d evaluations%n",
+                            step, bestHeldOut, bestStep, evalsSinceBest);
+                    last = true;
+                    until = step;
+                }
                 if (!last && maxSeconds < Double.POSITIVE_INFINITY) {      // every rank votes every step: no rank waits alone
                     boolean over = (System.nanoTime() - started) / 1e9 >= maxSeconds;
                     if (cluster.sum(over ? 1 : 0) > 0) {
@@ -271,6 +283,39 @@ public final class Trainer {
         return new StepRecord(step, ob.id(), sums[0], sums[1], lr, norm, (long) sums[2], ms,
                 sums[2] / (ms / 1000), Memory.rss());
     }
+
+    /**
+     * The held-out loss on fixed batches of the test split (the mixture's objectives, weighted as the mixture), into
+     * heldout.jsonl; true when early stopping says stop. Every rank computes the same value.
+     */
+    private boolean heldOutStep(BufferedWriter metrics) throws IOException {
+        double sum = 0, weights = 0;
+        try (PointerScope scope = new PointerScope(); NoGradGuard ng = new NoGradGuard()) {
+            for (var e : o.mixture().entrySet()) {
+                if (e.getValue() <= 0 || !heldOut.has(e.getKey())) continue;
+                double loss = 0;
+                for (int micro = 0; micro < HELD_OUT_BATCHES; micro++) {
+                    Batch b = heldOut.batch(e.getKey(), o.batchSize(), micro, Seeds.random(o.seed(), -7, micro));
+                    ForwardContext ctx = new ForwardContext(false, null, cluster.trainContext().exchange).store(state.store()).adapter(state.adapter());
+                    loss += Loss.of(model, b, ctx).item_double();
+                }
+                sum += e.getValue() * loss / HELD_OUT_BATCHES;
+                weights += e.getValue();
+            }
+        }
+        if (weights == 0) return false;
+        double h = sum / weights;
+        if (h < bestHeldOut) { bestHeldOut = h; bestStep = step; evalsSinceBest = 0; } else evalsSinceBest++;
+        if (cluster.leader()) {
+            metrics.flush();
+            Files.writeString(o.runDir().resolve("heldout.jsonl"), Json.MAPPER.createObjectNode().put("step", step).put("loss", h)
+                    .put("best", bestHeldOut).put("bestStep", bestStep) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+        return o.patience() > 0 && evalsSinceBest >= o.patience();
+    }
+
+    /** Test batches per objective in the held-out loss. */
+    static final int HELD_OUT_BATCHES = 2;
 
     private Objective pick(Random rng) {
         double total = 0;

@@ -2,6 +2,7 @@ package m6j.train;
 
 import m6j.TestPresets;
 import m6j.checkpoint.Checkpoint;
+import m6j.runtime.Json;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
@@ -69,6 +70,24 @@ class TrainerTest {
         double early = h.subList(0, 5).stream().mapToDouble(StepRecord::loss).average().orElseThrow();
         double late = h.subList(25, 30).stream().mapToDouble(StepRecord::loss).average().orElseThrow();
         assertThat(late).isLessThan(early);
+    }
+
+    @Test void heldOutLossIsLoggedAndEarlyStoppingEndsARunThatStopsImproving(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("early");
+        // a vanishing learning rate: the held-out loss never improves after the first evaluation
+        TrainOptions o = opts(run, 20, 0).toBuilder().lr(1e-12).minLr(0).evalEvery(2).patience(2).build();
+        Trainer t = new Trainer(MICRO, o, false, QUIET);
+        t.run(20);
+        assertThat(t.step()).as("stopped after 2 evaluations without improvement").isEqualTo(6);
+        List<String> h = Files.readAllLines(run.resolve("heldout.jsonl"));
+        assertThat(h).hasSize(3);
+        assertThat(Json.MAPPER.readTree(h.get(2)).path("bestStep").asInt()).isEqualTo(2);
+        assertThat(Checkpoint.latest(run)).get().extracting(p -> p.getFileName().toString()).isEqualTo("step-000006");
+        // with a real learning rate the held-out loss goes down
+        Path run2 = dir.resolve("improves");
+        new Trainer(MICRO, opts(run2, 12, 0).toBuilder().evalEvery(4).build(), false, QUIET).run(12);
+        List<String> h2 = Files.readAllLines(run2.resolve("heldout.jsonl"));
+        assertThat(Json.MAPPER.readTree(h2.get(2)).path("loss").asDouble()).isLessThan(Json.MAPPER.readTree(h2.get(0)).path("loss").asDouble());
     }
 
     @Test void interruptedSaveIsNotACheckpoint(@TempDir Path dir) throws IOException {
