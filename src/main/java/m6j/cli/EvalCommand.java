@@ -13,7 +13,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {EvalImagineCommand.class, EvalChatCommand.class},
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {EvalImagineCommand.class, EvalChatCommand.class, EvalClassifyCommand.class},
         description = "Held-out caption accuracy, text perplexity per source (vs a unigram baseline) and MoE routing stats.")
 public final class EvalCommand implements Callable<Integer> {
     @Mixin Common common;

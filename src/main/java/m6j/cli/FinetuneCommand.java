@@ -29,12 +29,13 @@ public final class FinetuneCommand extends TrainCommand {
             "caption", "itt=1",
             "chat", "vqa=0.7,itt=0.3",                     // with prompt/completion records: + chat (below)
             "t2i", "t2i=1",
+            "classify", "classify=1",
             "mix", "itt=0.4,vqa=0.2,mtt=0.1,denoise=0.1,lm=0.2");
 
     @Spec CommandSpec spec;
 
     @Option(names = "--from", required = true, description = "Checkpoint or run directory to start from.") Path from;
-    @Option(names = "--task", defaultValue = "caption", description = "caption, chat (questions about images), t2i or mix (default: ${DEFAULT-VALUE}).") String task;
+    @Option(names = "--task", defaultValue = "caption", description = "caption, chat (questions about images, prompt -> completion), classify (text/image -> label words), t2i or mix (default: ${DEFAULT-VALUE}).") String task;
     @Option(names = "--lora", defaultValue = "0", description = "LoRA rank (0 = fine-tune all weights).") int loraRank;
     @Option(names = "--lora-alpha", description = "LoRA alpha (default: 2 x rank); the update is scaled by alpha / rank.") Double loraAlpha;
     @Option(names = "--lora-dropout", defaultValue = "0.05", description = "Dropout on the adapters' input (default: ${DEFAULT-VALUE}).") double loraDropout;
@@ -59,7 +60,7 @@ public final class FinetuneCommand extends TrainCommand {
     @Override TrainOptions.Builder builder() {
         String mix = TASKS.get(task);
         if (mix == null) throw new IllegalArgumentException("unknown --task '" + task + "' (one of " + String.join(", ", TASKS.keySet().stream().sorted().toList())
-                + "; classification is not built yet)");
+                + ")");
         TrainOptions.Builder b = super.builder().from(from);
         if (!spec.commandLine().getParseResult().hasMatchedOption("--mixture")) b.mixture(task.equals("chat") ? chatMixture() : mix);
         if (loraRank < 0) throw new IllegalArgumentException("--lora must be >= 0");

@@ -5,6 +5,7 @@ import m6j.model.M6Model;
 import m6j.runtime.Devices;
 import m6j.runtime.Tensors;
 import org.bytedeco.pytorch.CrossEntropyLossOptions;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.kSum;
@@ -34,5 +35,18 @@ public final class Loss {
             total = total == null ? l : total.add(l);
         }
         return total.div(Tensors.scalar(n));
+    }
+
+    /** Per row of the batch, the summed log-likelihood of its targets (how likely the model finds each row's target). */
+    public static double[] rowLogLikelihoods(M6Model model, Batch b, ForwardContext ctx) {
+        Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
+        long rows = h.size(0), s = h.size(1);
+        Tensor pos = Devices.like(h, b.lossPositions()), tgt = Devices.like(h, b.targets());
+        Tensor logp = torch.log_softmax(model.logits(h.reshape(-1, model.config.dModel()).index_select(0, pos)), -1, new ScalarTypeOptional());
+        float[] lp = Tensors.toFloats(logp.gather(1, tgt.unsqueeze(1)).reshape(-1));          // (n)
+        long[] at = Tensors.toLongs(b.lossPositions());
+        double[] out = new double[(int) rows];
+        for (int i = 0; i < lp.length; i++) out[(int) (at[i] / s)] += lp[i];
+        return out;
     }
 }

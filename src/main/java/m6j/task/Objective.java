@@ -19,7 +19,12 @@ public enum Objective {
     /** Image + question -> answer (visual chat). Last, so that the other objectives keep their sampling seeds. */
     VQA(true),
     /** Prompt -> completion of the corpus's instruction and chat pairs (text records that carry a prompt). */
-    CHAT(false);
+    CHAT(false),
+    /**
+     * Text (and its image, for half the batches of records that have one) -> the record's label as words: search
+     * intent and classification by label words (infer.Classifier scores each label's likelihood).
+     */
+    CLASSIFY(false);
 
     public final boolean needsImage;
 
@@ -34,7 +39,7 @@ public enum Objective {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i, vqa, chat)");
+            throw new IllegalArgumentException("unknown objective '" + s + "' (itt, mtt, denoise, lm, t2i, vqa, chat, classify)");
         }
     }
 }

@@ -76,6 +76,12 @@ public final class Sequences {
         return withPrefix(concat(new int[]{bos}, q), clip(answer, Math.max(1, maxLen - q.length - 2)));
     }
 
+    /** [BOS text SEP] (read bidirectionally, after the image if any) -> the label's words: classification by label words. */
+    public Sequence classify(int[] text, int[] label) {
+        int[] l = clip(label, Math.max(1, maxLen / 4));
+        return withPrefix(concat(new int[]{bos}, clip(text, Math.max(1, maxLen - l.length - 3)), new int[]{sep}), l);
+    }
+
     /** Causal LM over the whole text with only BOS as prefix: what perplexity is measured on. */
     public Sequence plainLm(int[] text) {
         return withPrefix(new int[]{bos}, clip(text, maxLen - 1));

@@ -19,9 +19,11 @@ import java.util.Random;
  */
 public final class TrainData {
     /** prompt: the token ids of the record's instruction or question, or null when it has none. */
-    record Item(int[] ids, byte[] image, String text, int[] prompt) {}
+    record Item(int[] ids, byte[] image, String text, int[] prompt, int[] label) {}
 
-    private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>(), chat = new ArrayList<>();
+    private final List<Item> imageText = new ArrayList<>(), text = new ArrayList<>(), chat = new ArrayList<>(), labelled = new ArrayList<>();
+    /** Whether every labelled record has an image (then classify batches may read it). */
+    private boolean labelledImages = true;
     private final Map<Objective, Long> consumed = new EnumMap<>(Objective.class);
     private final Sequences seqs;
     private final VisualQuestions questions;
@@ -46,7 +48,9 @@ public final class TrainData {
             int[] ids = cache.computeIfAbsent(e.text(), tok::encode);
             if (ids.length == 0) continue;
             int[] prompt = e.prompt().isEmpty() ? null : cache.computeIfAbsent(e.prompt(), tok::encode);
-            Item it = new Item(ids, e.image(), e.text(), prompt);
+            int[] label = e.label().isEmpty() ? null : cache.computeIfAbsent(e.label(), tok::encode);
+            Item it = new Item(ids, e.image(), e.text(), prompt, label);
+            if (label != null && label.length > 0) { labelled.add(it); labelledImages &= e.image() != null; }
             if (e.image() != null) imageText.add(it);
             else text.add(it);
             if (e.image() == null && prompt != null) chat.add(it);
@@ -64,7 +68,7 @@ public final class TrainData {
     }
 
     private List<Item> pool(Objective o) {
-        return o == Objective.CHAT ? chat : o.needsImage ? imageText : text;
+        return o == Objective.CHAT ? chat : o == Objective.CLASSIFY ? labelled : o.needsImage ? imageText : text;
     }
 
     /** Image codes per image-text example (in imageText order, ids already offset) for the t2i objective. */
@@ -95,7 +99,9 @@ public final class TrainData {
         List<Item> pool = pool(o);
         if (pool.isEmpty()) throw new IllegalStateException("no training examples for objective " + o.id());
         List<Sequence> out = new ArrayList<>(batchSize);
-        List<byte[]> images = o.feedsImage() ? new ArrayList<>(batchSize) : null;
+        // classify reads the records' images in half the batches (when all have one): text alone and image + text
+        boolean withImages = o.feedsImage() || (o == Objective.CLASSIFY && labelledImages && rng.nextBoolean());
+        List<byte[]> images = withImages ? new ArrayList<>(batchSize) : null;
         long base = consumed.get(o) + (long) micro * batchSize;
         for (int i = 0; i < batchSize; i++) {
             int at = index(o, base + i, pool.size());
@@ -112,6 +118,7 @@ public final class TrainData {
                     yield seqs.answer(qa.question(), qa.answer());
                 }
                 case CHAT -> seqs.answer(it.prompt(), it.ids());
+                case CLASSIFY -> seqs.classify(it.ids(), it.label());
             });
             if (images != null) images.add(it.image());
         }

@@ -117,4 +117,15 @@ class FinetuneTest {
                 "--lora", "2", "--steps", "3", "--batch-size", "4", "--warmup", "1", "--checkpoint-every", "3")).isZero();
         assertThat(Files.readAllLines(run.resolve("metrics.jsonl"))).hasSize(3).allMatch(l -> l.contains("\"chat\""));
     }
+
+    @Test void classifyTrainsLabelWordsAndEvalComparesWithTheBaseline(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("classify");
+        assertThat(cli(finetune(run, 2, "classify", "--lora", "2").toArray(String[]::new))).isZero();
+        assertThat(Files.readAllLines(run.resolve("metrics.jsonl"))).allMatch(l -> l.contains("\"classify\""));
+        assertThat(cli("eval", "classify", "-m", run.toString(), "--corpus", TrainerTest.corpus.toString(), "--max", "20")).isZero();
+        var out = m6j.runtime.Json.MAPPER.readTree(Checkpoint.latest(run).orElseThrow().resolve("eval-classify.json").toFile());
+        assertThat(out.path("results").has("bag-of-words logistic regression, text")).isTrue();
+        assertThat(out.path("results").path("model, text").path("accuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(cli("eval", "classify", "-m", run.toString(), "--corpus", TrainerTest.corpus.toString(), "--source", "nope")).isEqualTo(2);
+    }
 }
