@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.Arrays;
 
 /**
  * Held-out classification (search intent): each labelled test record's label chosen among the training labels by
@@ -63,7 +64,7 @@ public final class EvalClassifyCommand implements Callable<Integer> {
         int major = 0;
         for (int i = 1; i < counts.length; i++) if (counts[i] > counts[major]) major = i;
         int[] majority = new int[truth.length];
-        java.util.Arrays.fill(majority, major);
+        Arrays.fill(majority, major);
         rows.put("majority class", Classifier.Score.of(majority, truth, labels.size()));
         System.out.printf("m6j eval classify: %d held-out records, %d labels (%s), %d training records%n", test.size(), labels.size(),
                 source == null ? "all labelled sources" : source, train.size());

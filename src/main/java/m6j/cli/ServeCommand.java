@@ -14,6 +14,9 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "OpenAI-compatible HTTP API (chat, completions, embeddings, images, search) with continuous batching, and a web page at /.")
@@ -33,6 +36,14 @@ public final class ServeCommand implements Callable<Integer> {
     Map<String, Path> adapters = new LinkedHashMap<>();
     @Option(names = "--max-body", defaultValue = "8388608", description = "Largest request body in bytes (default: ${DEFAULT-VALUE}).") long maxBody;
 
+    /** A classify fine-tune's labels (trainer.json) become the model's default labels of /v1/classify. */
+    private static void labels(Server s, String id, JsonNode trainer) {
+        if (trainer == null || !trainer.path("labels").isArray()) return;
+        List<String> l = new ArrayList<>();
+        trainer.path("labels").forEach(x -> l.add(x.asText()));
+        if (!l.isEmpty()) s.labels(id, l);
+    }
+
     @Override public Integer call() throws Exception {
         if (apiKey == null) apiKey = System.getenv("M6J_API_KEY");
         Engine.Options so = new Engine.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
@@ -47,6 +58,8 @@ public final class ServeCommand implements Callable<Integer> {
             loaded.put(e.getKey(), Lora.load(dir, l.model()));
         }
         Server s = new Server(l, true, vi, o, loaded);       // runs trained with --vqgan draw
+        labels(s, o.modelId(), l.trainer());
+        for (var e : adapters.entrySet()) labels(s, e.getKey(), Checkpoint.describe(Checkpoint.resolve(e.getValue())).trainer());
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
                 + (apiKey != null ? " (API key required)" : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));

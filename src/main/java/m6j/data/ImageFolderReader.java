@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import java.nio.charset.MalformedInputException;
 
 /**
  * A Hugging Face "imagefolder": metadata.jsonl or metadata.csv files anywhere in the tree, each row naming an image
@@ -59,7 +60,7 @@ final class ImageFolderReader implements SourceReader {
             try {
                 if (meta.getFileName().toString().endsWith(".csv")) readCsv(meta, base, dataset, labels, folderSplit, sink);
                 else readJsonl(meta, base, dataset, labels, folderSplit, sink);
-            } catch (java.nio.charset.MalformedInputException e) {
+            } catch (MalformedInputException e) {
                 sink.skip(Skip.BAD_UTF8); // the rest of this metadata file is lost
             }
         }

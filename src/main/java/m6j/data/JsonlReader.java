@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import java.nio.charset.MalformedInputException;
 
 /**
  * JSON Lines, one record a line, streamed: {"text"} plain text; {"prompt","completion"} or {"messages":[...]}
@@ -95,7 +96,7 @@ final class JsonlReader implements SourceReader {
                     String id = n.hasNonNull("id") && n.get("id").isValueNode() ? n.get("id").asText() : name + ":" + lineNo;
                     sink.add(id, split, f.prompt(), f.text(), f.label(), rgb);
                 }
-            } catch (java.nio.charset.MalformedInputException e) {
+            } catch (MalformedInputException e) {
                 sink.skip(Skip.BAD_UTF8); // the rest of this file is lost
             }
         }

@@ -2,6 +2,7 @@ package m6j.data;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
+import java.util.Arrays;
 
 /**
  * Exact and near-duplicate detection over a stream of documents, in memory that grows by a few 64-bit keys per
@@ -47,13 +48,13 @@ final class NearDuplicates {
 
     private long[] signature(String norm) {
         long[] sig = new long[HASHES];
-        java.util.Arrays.fill(sig, Long.MAX_VALUE);
+        Arrays.fill(sig, Long.MAX_VALUE);
         String[] words = norm.split(" ");
         boolean spaced = words.length >= SHINGLE * 2;
         int n = spaced ? words.length - SHINGLE + 1 : Math.max(1, norm.length() - SHINGLE + 1);
         for (int i = 0; i < n; i++) {
             String sh;
-            if (spaced) sh = String.join(" ", java.util.Arrays.asList(words).subList(i, i + SHINGLE));
+            if (spaced) sh = String.join(" ", Arrays.asList(words).subList(i, i + SHINGLE));
             else sh = norm.substring(i, Math.min(norm.length(), i + SHINGLE));
             long base = mix(sh.hashCode() * 0x9E3779B97F4A7C15L + sh.length());
             for (int k = 0; k < HASHES; k++) {

@@ -3,6 +3,7 @@ package m6j.data;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
+import java.util.Locale;
 
 /**
  * Where a record came from: an open identity, {@link #id()} being the stable name used in shards, corpus.json and
@@ -55,7 +56,7 @@ public record Source(String id, boolean hasImages) {
 
     /** A valid source id from a file or folder name: lower case, other characters to '-', extensions dropped. */
     public static String userId(String fileName) {
-        String n = fileName.toLowerCase(java.util.Locale.ROOT);
+        String n = fileName.toLowerCase(Locale.ROOT);
         for (String ext : new String[]{".warc.gz", ".tar.gz", ".jsonl", ".json", ".warc", ".tgz", ".tar", ".csv"}) {
             if (n.endsWith(ext) && n.length() > ext.length()) {
                 n = n.substring(0, n.length() - ext.length());

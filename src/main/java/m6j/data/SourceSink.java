@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.TreeMap;
+import org.slf4j.LoggerFactory;
 
 /**
  * Takes one source's records for {@link CorpusBuilder}: checks them, settles their split at once and passes them
@@ -140,7 +141,7 @@ public final class SourceSink implements AutoCloseable {
             train--;
             test++;
         } else {
-            org.slf4j.LoggerFactory.getLogger(SourceSink.class).warn("{}: no TEST record (the candidate was already written)", source.id());
+            LoggerFactory.getLogger(SourceSink.class).warn("{}: no TEST record (the candidate was already written)", source.id());
         }
         lowest = null;
     }

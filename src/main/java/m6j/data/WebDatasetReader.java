@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
+import java.util.Locale;
 
 /**
  * WebDataset tar shards as img2dataset writes them: consecutive entries sharing a key (the path up to the first
@@ -43,7 +44,7 @@ final class WebDatasetReader implements SourceReader {
     @Override public Source source() { return source; }
 
     static boolean isTar(Path p) {
-        String n = p.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        String n = p.getFileName().toString().toLowerCase(Locale.ROOT);
         return n.endsWith(".tar") || n.endsWith(".tar.gz") || n.endsWith(".tgz");
     }
 
@@ -97,7 +98,7 @@ final class WebDatasetReader implements SourceReader {
                 int slash = name.lastIndexOf('/');
                 int dot = name.indexOf('.', slash + 1);
                 if (dot <= slash + 1) continue; // no key or no extension: not part of a sample
-                String k = name.substring(0, dot), ext = name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT);
+                String k = name.substring(0, dot), ext = name.substring(dot + 1).toLowerCase(Locale.ROOT);
                 if (!k.equals(key)) {
                     if (key != null) sample(tarName, key, parts, oversize, sink);
                     key = k;

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntFunction;
+import java.util.stream.Stream;
 
 /** Concurrent HTTP clients against a server: requests/s, tokens/s, latency percentiles, status counts. */
 public final class LoadDriver {
@@ -85,7 +86,7 @@ public final class LoadDriver {
             if (apiKey != null) b.header("Authorization", "Bearer " + apiKey);
             long start = System.nanoTime(), last = -1;
             try {
-                HttpResponse<java.util.stream.Stream<String>> r = client.send(b.build(), HttpResponse.BodyHandlers.ofLines());
+                HttpResponse<Stream<String>> r = client.send(b.build(), HttpResponse.BodyHandlers.ofLines());
                 if (r.statusCode() != 200) { failed++; r.body().close(); continue; }
                 for (String line : (Iterable<String>) r.body()::iterator) {
                     if (!line.startsWith("data: ") || line.contains("[DONE]") || line.contains("\"text\":\"\"")) continue;

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.data.Tokenizer;
+import m6j.infer.Classifier;
 import m6j.infer.Imaginer;
+import m6j.model.Lora;
 import m6j.infer.Sampling;
 
 import java.nio.ByteBuffer;
@@ -13,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Arrays;
 
 /** /v1/embeddings (text, and images as an extension), /v1/images/generations and /v1/search. */
 final class MediaApi {
@@ -136,6 +139,39 @@ final class MediaApi {
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
+        ex.json(200, root);
+    }
+
+    /**
+     * {"model", "input": text and/or "image": a data URL, optional "labels": [...]}: every label scored by the model's
+     * likelihood of its words (label words, as `finetune --task classify` trains them), best first; "score" is a
+     * softmax over the labels of the per-token log-likelihoods (a ranking, not a calibrated probability).
+     */
+    void classify(Exchange ex, ObjectNode req) throws Exception {
+        String id = GenerationApi.modelOf(req);
+        Lora adapter = s.checkModel(id);
+        String text = RequestJson.string(req, "input", "");
+        String url = RequestJson.string(req, "image", null);
+        if (text.isEmpty() && url == null) throw ApiError.invalid("input", "missing_required_parameter", "Give 'input' (text), 'image' (a data: URL) or both.");
+        s.embedder.ids(text.isEmpty() ? "x" : text, "input");             // context check
+        byte[] image = url == null ? null : ImageInput.fromUrl(url, s.model.config.imageSize(), "image");
+        List<String> labels = req.hasNonNull("labels") ? RequestJson.strings(req.get("labels"), "labels") : s.labels.get(id);
+        if (labels == null || labels.isEmpty())
+            throw ApiError.invalid("labels", "missing_required_parameter", "The model '" + id + "' has no labels of its own (fine-tune it with --task classify) : give 'labels'.");
+        if (labels.size() > MAX_INPUTS) throw ApiError.invalid("labels", "At most " + MAX_INPUTS + " labels.");
+        if (labels.stream().anyMatch(String::isBlank)) throw ApiError.invalid("labels", "Labels must not be empty.");
+        List<String> ls = labels;
+        double[] sc = s.engine.call(() -> new Classifier(s.model, adapter, s.tok, ls).scores(List.of(text), image == null ? null : List.of(image))[0], ex::clientGone);
+        double max = Double.NEGATIVE_INFINITY, sum = 0;
+        for (double v : sc) max = Math.max(max, v);
+        double[] p = new double[sc.length];
+        for (int i = 0; i < sc.length; i++) sum += (p[i] = Math.exp(sc[i] - max));
+        Integer[] order = new Integer[sc.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, (a, b) -> Double.compare(sc[b], sc[a]));
+        ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list").put("model", id);
+        ArrayNode data = root.putArray("data");
+        for (int i : order) data.addObject().put("label", ls.get(i)).put("score", p[i] / sum).put("logprob_per_token", sc[i]);
         ex.json(200, root);
     }
 

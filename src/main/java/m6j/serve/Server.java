@@ -22,6 +22,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The OpenAI-compatible HTTP server (JDK com.sun.net.httpserver): routes, Bearer-key check, body limit, and one
@@ -38,6 +39,8 @@ public final class Server implements AutoCloseable {
     final Imaginer images;
     final VectorIndex index;
     private final Map<String, Lora> adapters;
+    /** Per model id, the labels /v1/classify chooses from when a request names none (a classify fine-tune's). */
+    final Map<String, List<String>> labels = new ConcurrentHashMap<>();
     final long created = System.currentTimeMillis() / 1000;
     private final HttpServer http;
     private final ExecutorService pool;
@@ -84,6 +87,12 @@ public final class Server implements AutoCloseable {
 
     public Metrics metrics() { return metrics; }
 
+    /** The labels /v1/classify uses for model id when a request gives none. */
+    public void labels(String id, List<String> l) {
+        checkModel(id);
+        labels.put(id, List.copyOf(l));
+    }
+
     /** Whether /v1/images/generations draws (the run was trained with --vqgan and drawing is on). */
     public boolean draws() { return images != null; }
 
@@ -112,6 +121,7 @@ public final class Server implements AutoCloseable {
                 case "/v1/embeddings" -> media.embeddings(ex, post(ex, method));
                 case "/v1/images/generations" -> media.images(ex, post(ex, method));
                 case "/v1/search" -> media.search(ex, post(ex, method));
+                case "/v1/classify" -> media.classify(ex, post(ex, method));
                 default -> {
                     if (path.startsWith("/v1/models/")) { get(method); ex.json(200, model(path.substring(11))); }
                     else { route = "other"; throw ApiError.notFound("Unknown path " + path + "."); }

@@ -69,6 +69,8 @@ public final class Trainer {
     private final TrainData data;
     /** The test split for the held-out loss (--eval-every), or null. */
     private final TrainData heldOut;
+    /** The labels a classify run learns to name (recorded in trainer.json for eval and /v1/classify), else empty. */
+    private final List<String> classLabels = new ArrayList<>();
     private double bestHeldOut = Double.POSITIVE_INFINITY;
     private int bestStep = -1, evalsSinceBest;
     private final TrainState state;
@@ -106,6 +108,8 @@ public final class Trainer {
         // A fine-tune keeps its base's tokenizer, and with it the base's number of span-corruption sentinels.
         int sentinels = o.from() == null ? o.sentinels() : (int) tok.specials().stream().filter(t -> t.startsWith("<extra_id_")).count();
         data = new TrainData(corpus, tok, model.config, Math.max(1, sentinels), o.seed());
+        if (o.mixture().getOrDefault(Objective.CLASSIFY, 0.0) > 0)
+            for (Example e : corpus.examples(Split.TRAIN)) if (!e.label().isEmpty() && !classLabels.contains(e.label())) classLabels.add(e.label());
         heldOut = o.evalEvery() > 0 ? new TrainData(corpus, Split.TEST, tok, model.config, Math.max(1, sentinels), o.seed()) : null;
         if (ckpt.isPresent()) resumeFrom(ckpt.get(), d.trainer());
         else {
@@ -339,6 +343,7 @@ public final class Trainer {
         ObjectNode pos = n.putObject("position");
         data.position().forEach((k, v) -> pos.put(k.id(), v));
         n.set("options", Json.MAPPER.valueToTree(o));
+        if (!classLabels.isEmpty()) n.set("labels", Json.MAPPER.valueToTree(classLabels));
         return n;
     }
 

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
+import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -62,7 +63,7 @@ final class DataFixtures {
     /** The first bytes of a real JPEG: a recognisable header with its data cut off. */
     static byte[] truncatedJpeg() throws IOException {
         byte[] full = encode(solid(64, 64, Color.ORANGE), "jpeg");
-        return java.util.Arrays.copyOf(full, full.length / 3);
+        return Arrays.copyOf(full, full.length / 3);
     }
 
     static String dataUrl(byte[] png) { return "data:image/png;base64," + Base64.getEncoder().encodeToString(png); }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,7 +33,7 @@ class ShardWriterTest {
         List<Example> back = new ArrayList<>();
         for (ShardInfo s : shards) {
             assertThat(s.bytes()).isLessThanOrEqualTo(4096);
-            back.addAll(ShardFormat.read(tmp.resolve(s.file()), s, 8, java.util.Map.of("stream", src)));
+            back.addAll(ShardFormat.read(tmp.resolve(s.file()), s, 8, Map.of("stream", src)));
         }
         assertThat(back).hasSize(60).extracting(Example::id).doesNotHaveDuplicates();
         assertThat(back).filteredOn(e -> e.split() == Split.TEST).hasSize(6);

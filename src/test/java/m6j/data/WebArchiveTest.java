@@ -17,6 +17,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.nio.file.Files;
 
 import static m6j.data.DataFixtures.*;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -50,7 +51,7 @@ class WebArchiveTest {
     @Test
     void pagesImagesFiltersAndDeduplication() throws IOException {
         Path warc = tmp.resolve("crawl/site.warc.gz");
-        java.nio.file.Files.createDirectories(warc.getParent());
+        Files.createDirectories(warc.getParent());
         List<String> one = prose(1, 28), two = prose(2, 28);
         List<String> twoNear = new ArrayList<>(two);
         twoNear.set(5, twoNear.get(5).replace("The ", "A "));

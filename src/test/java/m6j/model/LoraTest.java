@@ -16,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -76,7 +77,7 @@ class LoraTest {
         M6Model m = new M6Model(C, ScalarType.Float, 7);
         Lora a = new Lora(m, new Lora.Config(2, 4, 0, List.of("qkv", "w1", "patch")), 1);
         perturb(a);
-        a.save(dir, Path.of("/models/base"), java.util.Map.of());
+        a.save(dir, Path.of("/models/base"), Map.of());
         JsonNode c = Json.MAPPER.readTree(dir.resolve(Lora.CONFIG).toFile());
         assertThat(c.path("peft_type").asText()).isEqualTo("LORA");
         assertThat(c.path("r").asInt()).isEqualTo(2);

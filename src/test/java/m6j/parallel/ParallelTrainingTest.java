@@ -27,6 +27,9 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import m6j.model.Lora;
+import m6j.runtime.Safetensors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -119,7 +122,7 @@ class ParallelTrainingTest {
     @Test void loraAtTwoProcessesMatchesOneProcess() throws IOException {
         Path base = dir.resolve("lora-base");
         assertThat(run(train(base, 4))).isZero();
-        java.util.function.Function<Path, List<String>> ft = r -> new ArrayList<>(List.of("finetune", "--from", base.toString(), "--data", corpus.toString(),
+        Function<Path, List<String>> ft = r -> new ArrayList<>(List.of("finetune", "--from", base.toString(), "--data", corpus.toString(),
                 "--run", r.toString(), "--task", "chat", "--lora", "4", "--steps", "6", "--batch-size", "4", "--warmup", "1", "--lr", "1e-2",
                 "--checkpoint-every", "6", "--threads", "1"));
         Path one = dir.resolve("lora-one"), two = dir.resolve("lora-dp2");
@@ -130,8 +133,8 @@ class ParallelTrainingTest {
         twoArgs.addAll(List.of("--dp", "2"));
         assertThat(launch(2, twoArgs)).isZero();
         assertSameLosses(losses(two), losses(one));
-        var a = m6j.runtime.Safetensors.read(Checkpoint.resolve(one).resolve(m6j.model.Lora.WEIGHTS)).tensors();
-        var b = m6j.runtime.Safetensors.read(Checkpoint.resolve(two).resolve(m6j.model.Lora.WEIGHTS)).tensors();
+        var a = Safetensors.read(Checkpoint.resolve(one).resolve(Lora.WEIGHTS)).tensors();
+        var b = Safetensors.read(Checkpoint.resolve(two).resolve(Lora.WEIGHTS)).tensors();
         assertThat(b.keySet()).isEqualTo(a.keySet());
         for (var e : a.entrySet())
             assertThat(e.getValue().sub(b.get(e.getKey())).abs().max().item_double()).as(e.getKey()).isLessThan(1e-5);

@@ -9,6 +9,7 @@ import m6j.infer.Sampling;
 import m6j.model.Lora;
 import m6j.train.Trainer;
 import m6j.train.TrainOptions;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,5 +84,29 @@ class AdapterServingTest {
                 assertThat(http).as("over HTTP, request %d", i).isEqualTo(alone);
             }
         }
+    }
+
+    static HttpResponse<String> post(String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(server.baseUrl() + path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test void classifyScoresTheGivenLabelsOrTheModelsOwn() throws Exception {
+        HttpResponse<String> r = post("/v1/classify", "{\"model\":\"tuned\",\"input\":\"a red dress\",\"labels\":[\"dress\",\"boot\",\"poem\"]}");
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode data = RequestJson.MAPPER.readTree(r.body()).path("data");
+        assertThat(data).hasSize(3);
+        double sum = 0;
+        for (int i = 0; i < 3; i++) {
+            sum += data.get(i).path("score").asDouble();
+            if (i > 0) assertThat(data.get(i).path("score").asDouble()).isLessThanOrEqualTo(data.get(i - 1).path("score").asDouble());
+        }
+        assertThat(sum).isCloseTo(1.0, Offset.offset(1e-9));
+        assertThat(post("/v1/classify", "{\"model\":\"tuned\",\"input\":\"a red dress\"}").statusCode()).as("no labels anywhere").isEqualTo(400);
+        server.labels("tuned", List.of("dress", "boot"));
+        JsonNode own = RequestJson.MAPPER.readTree(post("/v1/classify", "{\"model\":\"tuned\",\"input\":\"a red dress\"}").body()).path("data");
+        assertThat(own).hasSize(2);
+        assertThat(post("/v1/classify", "{\"model\":\"tuned\"}").statusCode()).as("nothing to classify").isEqualTo(400);
+        assertThat(complete("tuned", "still").statusCode()).as("the server goes on").isEqualTo(200);
     }
 }

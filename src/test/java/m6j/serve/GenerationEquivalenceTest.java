@@ -28,6 +28,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -139,12 +141,12 @@ class GenerationEquivalenceTest {
             assertThat(full.length()).as("a text to cut").isGreaterThan(8);
             String stop = full.substring(4, 7);                  // its first occurrence may be earlier than 4
             String want = full.substring(0, full.indexOf(stop));
-            java.util.concurrent.LinkedBlockingQueue<Event> q = new java.util.concurrent.LinkedBlockingQueue<>();
+            LinkedBlockingQueue<Event> q = new LinkedBlockingQueue<>();
             engine.submit(List.of(Request.text(0, engine.prompt(prompt), null, 24, Sampling.greedy()).stop(List.of("\u0001never", stop)).to(q, true)));
             StringBuilder streamed = new StringBuilder();
             Event.Done done = null;
             while (done == null) {
-                Event e = q.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                Event e = q.poll(30, TimeUnit.SECONDS);
                 assertThat(e).isNotNull();
                 if (e instanceof Event.Token t) streamed.append(t.text());
                 if (e instanceof Event.Done d) done = d;

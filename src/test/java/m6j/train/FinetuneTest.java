@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import m6j.runtime.Json;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -123,7 +124,7 @@ class FinetuneTest {
         assertThat(cli(finetune(run, 2, "classify", "--lora", "2").toArray(String[]::new))).isZero();
         assertThat(Files.readAllLines(run.resolve("metrics.jsonl"))).allMatch(l -> l.contains("\"classify\""));
         assertThat(cli("eval", "classify", "-m", run.toString(), "--corpus", TrainerTest.corpus.toString(), "--max", "20")).isZero();
-        var out = m6j.runtime.Json.MAPPER.readTree(Checkpoint.latest(run).orElseThrow().resolve("eval-classify.json").toFile());
+        var out = Json.MAPPER.readTree(Checkpoint.latest(run).orElseThrow().resolve("eval-classify.json").toFile());
         assertThat(out.path("results").has("bag-of-words logistic regression, text")).isTrue();
         assertThat(out.path("results").path("model, text").path("accuracy").asDouble()).isBetween(0.0, 1.0);
         assertThat(cli("eval", "classify", "-m", run.toString(), "--corpus", TrainerTest.corpus.toString(), "--source", "nope")).isEqualTo(2);
