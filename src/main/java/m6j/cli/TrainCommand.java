@@ -10,6 +10,7 @@ import m6j.parallel.Strategy;
 import m6j.runtime.Bytes;
 import m6j.runtime.Devices;
 import m6j.runtime.Json;
+import m6j.runtime.Machine;
 import m6j.runtime.Memory;
 import m6j.task.Objective;
 import m6j.train.Cluster;
@@ -101,8 +102,10 @@ public class TrainCommand implements Callable<Integer> {
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("step", t.step());
         t.state().report(System.out, summary);
-        System.out.println("m6j: peak RSS " + Memory.mib(Memory.peakRss()));
+        double gflops = Machine.matmulGflops();                  // next to any time above: machines differ 3x day to day
+        System.out.printf("m6j: peak RSS %s; this machine's 1024^3 matmul: %.0f GFLOP/s%n", Memory.mib(Memory.peakRss()), gflops);
         summary.put("peakRssBytes", Memory.peakRss());
+        summary.put("matmulGflops", gflops);
         // What a benchmark reads of this run (besides metrics.jsonl), instead of parsing the text above.
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve(SUMMARY).toFile(), summary);
         return 0;
