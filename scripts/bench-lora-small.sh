@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 C=work/quickstart/corpus-sample; W=work/bench-lora-small
 rm -rf "$W" && mkdir -p "$W"
 ./m6j train --preset small --corpus "$C" --run "$W/base" --steps 1 --batch-size 4 --checkpoint-every 1 >/dev/null 2>&1
+./m6j bench machine 2>/dev/null | grep -a GFLOP
 for kind in full lora full lora; do
   rm -rf "$W/$kind"
   extra=(); [[ $kind == lora ]] && extra=(--lora 8 --lora-dropout 0)

@@ -10,6 +10,7 @@ rm -rf "$W" && mkdir -p "$W"
 scripts/digits-folder.sh "$W/digits"
 ./m6j corpus build --from "$W/digits" --out "$W/corpus" --test-fraction 0.2
 ev() { ./m6j eval -m "$1" --corpus "$W/corpus" 2>/dev/null | grep -a -A1 "Held-out captioning\|Held-out visual chat" | grep -a "^  digits" || true; }
+./m6j bench machine 2>/dev/null | grep -a GFLOP
 echo "== base"; ev work/quickstart/run
 FT="--from work/quickstart/run --data $W/corpus --task caption --steps 300 --batch-size 32 --lr 2e-3 --warmup 20 --checkpoint-every 300"
 ./m6j finetune $FT --run "$W/lora" --lora 8 --lora-dropout 0 >/dev/null 2>&1

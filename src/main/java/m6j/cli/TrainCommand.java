@@ -10,7 +10,6 @@ import m6j.parallel.Strategy;
 import m6j.runtime.Bytes;
 import m6j.runtime.Devices;
 import m6j.runtime.Json;
-import m6j.runtime.Machine;
 import m6j.runtime.Memory;
 import m6j.task.Objective;
 import m6j.train.Cluster;
@@ -102,10 +101,8 @@ public class TrainCommand implements Callable<Integer> {
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("step", t.step());
         t.state().report(System.out, summary);
-        double gflops = Machine.matmulGflops();                  // next to any time above: machines differ 3x day to day
-        System.out.printf("m6j: peak RSS %s; this machine's 1024^3 matmul: %.0f GFLOP/s%n", Memory.mib(Memory.peakRss()), gflops);
+        System.out.println("m6j: peak RSS " + Memory.mib(Memory.peakRss()));
         summary.put("peakRssBytes", Memory.peakRss());
-        summary.put("matmulGflops", gflops);
         // What a benchmark reads of this run (besides metrics.jsonl), instead of parsing the text above.
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(run.resolve(SUMMARY).toFile(), summary);
         return 0;

@@ -107,7 +107,20 @@ public final class Lora {
         Tensor[] p = pairs.get(module);
         if (p == null) return y;
         Tensor in = training && config.dropout() > 0 ? torch.dropout(x, config.dropout(), true) : x;
-        return y.add(torch.linear(torch.linear(in, p[0]), p[1]).mul(Tensors.scalar(config.scale())));
+        Tensor down = torch.linear(in, p[0]), up = torch.linear(down, p[1]), scaled = up.mul(Tensors.scalar(config.scale()));
+        return sum(y, scaled, in != x ? in : null, down, up);
+    }
+
+    /**
+     * y + delta, closing the handles of the adapter's intermediates (and of y) at once: autograd keeps what backward
+     * needs, and a handle left to the step's PointerScope would hold its memory until the step ends.
+     */
+    private static Tensor sum(Tensor y, Tensor delta, Tensor... temporaries) {
+        Tensor out = y.add(delta);
+        for (Tensor t : temporaries) if (t != null) t.close();
+        delta.close();
+        y.close();
+        return out;
     }
 
     /** y (E', C, out) = x (E', C, in) W (E', in, out) + b of the experts ids (null: all), plus s * drop(x) A^T B^T. */
@@ -121,7 +134,9 @@ public final class Lora {
             b = b.index_select(0, sel);
         }
         Tensor in = training && config.dropout() > 0 ? torch.dropout(x, config.dropout(), true) : x;
-        return y.add(torch.bmm(torch.bmm(in, a.transpose(1, 2)), b.transpose(1, 2)).mul(Tensors.scalar(config.scale())));
+        Tensor at = a.transpose(1, 2), bt = b.transpose(1, 2);
+        Tensor down = torch.bmm(in, at), up = torch.bmm(down, bt), scaled = up.mul(Tensors.scalar(config.scale()));
+        return sum(y, scaled, in != x ? in : null, down, up, at, bt, a != p[0] ? a : null, b != p[1] ? b : null);
     }
 
     /** Folds the adapter into model's weights (W += s B A): the model then computes what model + adapter did. */
