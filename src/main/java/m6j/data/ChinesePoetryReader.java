@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -44,7 +45,7 @@ public final class ChinesePoetryReader implements SourceReader {
             sink.notInstalled();
             return;
         }
-        ObjectMapper json = new ObjectMapper();
+        ObjectMapper json = Json.MAPPER;
         sink.progress("files", files.size());
         for (Path f : files) {
             if (sink.full()) break;

@@ -1,7 +1,7 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 
 import java.io.IOException;
 import java.util.Collections;
@@ -56,11 +56,11 @@ public record CorpusReport(int formatVersion, int imageSize, long seed, double t
         return m;
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = Json.MAPPER;
 
     public String toJson() {
         try {
-            return JSON.writeValueAsString(this);
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
         } catch (IOException e) {
             throw new IllegalStateException("cannot serialise report", e);
         }

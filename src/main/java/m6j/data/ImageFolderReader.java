@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -24,7 +25,7 @@ import java.nio.charset.MalformedInputException;
  * its rows that split unless they name their own. Rows are read one at a time (streaming).
  */
 final class ImageFolderReader implements SourceReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
     private final Source source;
     private final Path root;
 

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -19,7 +20,7 @@ import java.nio.charset.MalformedInputException;
  * all its *.jsonl files. Record ids are FILE:LINE (or the record's "id").
  */
 final class JsonlReader implements SourceReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
     private final Source source;
     private final Path path;
 

@@ -1,8 +1,8 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -137,7 +137,7 @@ public final class SampleMaker {
 
     // --- Twemoji: all clothing, then every k-th other emoji; 32 px images; emoji.json filtered ---
     static void twemoji(Path from, Path to) throws IOException {
-        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectMapper json = Json.MAPPER;
         JsonNode all = json.readTree(from.resolve("emoji.json").toFile());
         List<JsonNode> clothing = new ArrayList<>(), rest = new ArrayList<>();
         for (JsonNode e : all) {
@@ -161,7 +161,7 @@ public final class SampleMaker {
             BufferedImage im = ImageIO.read(from.resolve("img/twitter/64").resolve(e.path("image").asText()).toFile());
             ImageIO.write(Images.downscaleArgb(im, TWEMOJI_SIDE), "png", img.resolve(e.path("image").asText()).toFile());
         }
-        Files.writeString(to.resolve("emoji.json"), json.writeValueAsString(kept) + "\n");
+        Files.writeString(to.resolve("emoji.json"), json.writerWithDefaultPrettyPrinter().writeValueAsString(kept) + "\n");
         Files.copy(from.resolve("LICENSE"), to.resolve("LICENSE"), StandardCopyOption.REPLACE_EXISTING);
         System.err.println("twemoji: " + chosen.size() + " (" + clothing.size() + " clothing)");
     }

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
@@ -24,7 +25,7 @@ import java.util.Map;
 
 /** Reads and writes the Hugging Face tokenizers JSON format (BPE model, byte-level pipeline). */
 final class TokenizerJson {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = Json.MAPPER;
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
 
     private TokenizerJson() {}

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -26,7 +27,7 @@ public final class TwemojiReader implements SourceReader {
         }
         JsonNode all;
         try {
-            all = new ObjectMapper().readTree(TextClean.decodeStrict(Files.readAllBytes(json)));
+            all = Json.MAPPER.readTree(TextClean.decodeStrict(Files.readAllBytes(json)));
         } catch (CharacterCodingException e) {
             sink.skip(Skip.BAD_UTF8);
             return;

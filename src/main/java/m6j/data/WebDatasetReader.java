@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -27,7 +28,7 @@ import java.util.Locale;
  * on (bad header, truncated) counts one {@link Skip#CORRUPT_TAR} and the next tar is read.
  */
 final class WebDatasetReader implements SourceReader {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
     static final Set<String> IMAGE_EXT = Set.of("jpg", "jpeg", "png", "webp", "gif", "bmp");
     private static final Set<String> KEEP_EXT = Set.of("jpg", "jpeg", "png", "webp", "gif", "bmp", "txt", "json", "cls");
     /** Entries above this are not read (an encoded image or caption file). */

@@ -33,7 +33,7 @@ import java.util.function.Supplier;
  * native tensor memory one tensor at a time, so files larger than memory can be written and read.
  */
 public final class Safetensors {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = Json.MAPPER;
     private static final long MAX_HEADER = 100L << 20;
 
     private Safetensors() {}
