@@ -39,7 +39,7 @@ public final class FinetuneCommand extends TrainCommand {
     @Option(names = "--lora", defaultValue = "0", description = "LoRA rank (0 = fine-tune all weights).") int loraRank;
     @Option(names = "--lora-alpha", description = "LoRA alpha (default: 2 x rank); the update is scaled by alpha / rank.") Double loraAlpha;
     @Option(names = "--lora-dropout", defaultValue = "0.05", description = "Dropout on the adapters' input (default: ${DEFAULT-VALUE}).") double loraDropout;
-    @Option(names = "--lora-targets", defaultValue = "qkv,proj,fc1,fc2,w1,w2,patch", split = ",",
+    @Option(names = "--lora-targets", defaultValue = "qkv,proj,fc1,fc2,w1,w2,patch,tok", split = ",",
             description = "Matrices to adapt (default: ${DEFAULT-VALUE}).") List<String> loraTargets;
 
     /** chat: questions about the corpus's images, and its own prompt -> completion pairs, whichever it has. */

@@ -417,7 +417,7 @@ public final class Engine implements AutoCloseable {
      * vocabulary, image-code requests over the codes, a guided one from uncond + g * (cond - uncond) of its two rows.
      */
     private void next(Tensor h, List<Row> rows) {
-        Tensor logits = model.logits(h);                                                       // (R, V)
+        Tensor logits = model.logits(h, ForwardContext.serving().adapter(rows.get(0).r.adapter));   // (R, V), rows of one adapter
         List<Request> text = new ArrayList<>(), codes = new ArrayList<>();
         List<Long> textRows = new ArrayList<>(), cond = new ArrayList<>(), uncond = new ArrayList<>();
         List<Float> g = new ArrayList<>();

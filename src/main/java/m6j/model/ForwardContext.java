@@ -74,6 +74,9 @@ public final class ForwardContext {
         return this;
     }
 
+    /** W of module with the adapter's low-rank update folded in (the token embedding, used as a lookup and tied output). */
+    Tensor weight(String module, Tensor w) { return adapter == null ? w : adapter.weight(module, w); }
+
     /** x W^T + b of module, with the adapter's low-rank update where it adapts module. */
     Tensor linear(String module, Tensor x, Tensor w, Tensor b) {
         Tensor y = torch.linear(x, w, Tensors.opt(b));

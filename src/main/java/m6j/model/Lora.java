@@ -26,7 +26,8 @@ import java.util.Set;
  * s * B A to W, s = alpha / r, with dropout on the adapter's input while training; B starts at zero, so a new
  * adapter changes nothing until trained. Targets by module kind: attention "qkv" and "proj", FFN "fc1" and "fc2",
  * experts "w1" and "w2" (batched (E, in, out) weights: A (E, r, in), B (E, out, r), one pair per expert), and the
- * patch embedding "patch" (the vision part). The model applies it where it multiplies by a target
+ * patch embedding "patch" (the vision part), and the token embedding "tok" (tied to the output layer: what a new
+ * vocabulary of answers needs most; folded into the weight as it is used). The model applies it where it multiplies by a target
  * ({@link ForwardContext#adapter}); {@link #mergeInto} folds it into the weights. Saved in the PEFT layout:
  * adapter_model.safetensors with "base_model.model.MODULE.lora_A.weight" / "lora_B.weight", and adapter_config.json.
  */
@@ -35,7 +36,7 @@ public final class Lora {
     private static final String PEFT_PREFIX = "base_model.model.";
 
     public record Config(int rank, double alpha, double dropout, List<String> targets) {
-        public static final List<String> KINDS = List.of("qkv", "proj", "fc1", "fc2", "w1", "w2", "patch");
+        public static final List<String> KINDS = List.of("qkv", "proj", "fc1", "fc2", "w1", "w2", "patch", "tok");
 
         public Config {
             if (rank < 1 || rank > 1024) throw new IllegalArgumentException("--lora rank must be in 1..1024");
@@ -101,6 +102,15 @@ public final class Lora {
 
     /** Trainable numbers of the adapter. */
     public long count() { return params.count(); }
+
+    /**
+     * W + s B A for module (the token embedding: a lookup and, tied, the output layer, so the update is folded into
+     * the weight instead of added to an output; no dropout on it).
+     */
+    Tensor weight(String module, Tensor w) {
+        Tensor[] p = pairs.get(module);
+        return p == null ? w : w.add(torch.matmul(p[1], p[0]).mul(Tensors.scalar(config.scale())));
+    }
 
     /** y = x W^T + b of module, plus s * drop(x) A^T B^T. x (..., in), y (..., out). */
     Tensor linear(String module, Tensor x, Tensor y, boolean training) {

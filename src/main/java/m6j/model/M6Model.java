@@ -70,11 +70,14 @@ public final class M6Model {
     }
 
     /** tokens (B, T) long, starting at text position pos0 -> (B, T, d). */
-    public Tensor embedTokens(Tensor tokens, int pos0) {
+    public Tensor embedTokens(Tensor tokens, int pos0) { return embedTokens(tokens, pos0, ForwardContext.serving()); }
+
+    /** As {@link #embedTokens(Tensor, int)}, through ctx (an adapter on the token embedding applies). */
+    Tensor embedTokens(Tensor tokens, int pos0, ForwardContext ctx) {
         long t = tokens.size(1);
         if (pos0 + t > config.maxTextLen())
             throw new IllegalArgumentException("text longer than the model's context: " + (pos0 + t) + " > " + config.maxTextLen());
-        return torch.embedding(tok, tokens).add(posText.narrow(0, pos0, t));
+        return torch.embedding(ctx.weight("tok", tok), tokens).add(posText.narrow(0, pos0, t));
     }
 
     /**
@@ -86,9 +89,9 @@ public final class M6Model {
         tokens = Devices.like(tok, tokens);
         mask = Devices.like(tok, mask);
         Tensor x;
-        if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images, ctx), embedTokens(tokens, textPos0)), 1);
+        if (images != null && tokens != null) x = torch.cat(Tensors.vector(embedImages(images, ctx), embedTokens(tokens, textPos0, ctx)), 1);
         else if (images != null) x = embedImages(images, ctx);
-        else x = embedTokens(tokens, textPos0);
+        else x = embedTokens(tokens, textPos0, ctx);
         for (Block b : blocks) x = ctx.block(b, x, mask, cache);
         if (cache != null) cache.advance((int) x.size(1));
         return torch.layer_norm(x, new long[]{config.dModel()}, Tensors.opt(lnfW), Tensors.opt(lnfB), 1e-5, true);
@@ -113,7 +116,7 @@ public final class M6Model {
             boolean[] m = new boolean[b * span];
             for (int i = 0; i < b; i++) for (int j = 0; j <= slots[i].length(); j++) m[i * span + j] = true;
             Tensor mask = Devices.like(tok, Tensors.bools(m, b, 1, 1, span));
-            Tensor x = torch.embedding(tok, Devices.like(tok, Tensors.longs(tokens, b, 1)))
+            Tensor x = torch.embedding(ctx.weight("tok", tok), Devices.like(tok, Tensors.longs(tokens, b, 1)))
                     .add(posText.index_select(0, Devices.like(tok, Tensors.longs(pos, b))).unsqueeze(1));   // (B, 1, d)
             for (Block block : blocks) x = ctx.block(block, x, mask, step);
             for (KvCache s : slots) s.advance(1);
@@ -123,6 +126,9 @@ public final class M6Model {
 
     /** h (..., d) -> logits (..., V) through the tied embedding. */
     public Tensor logits(Tensor h) { return torch.linear(h, tok); }
+
+    /** The same through ctx: an adapter on the (tied) token embedding changes the output layer too. */
+    public Tensor logits(Tensor h, ForwardContext ctx) { return torch.linear(h, ctx.weight("tok", tok)); }
 
     public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype(), params.device()); }
 

@@ -30,7 +30,7 @@ public final class Loss {
         Tensor total = null;
         for (int i = 0; i < n; i += chunk) {
             int len = Math.min(chunk, n - i);
-            Tensor logits = model.logits(flat.index_select(0, pos.narrow(0, i, len)));  // (len, V)
+            Tensor logits = model.logits(flat.index_select(0, pos.narrow(0, i, len)), ctx);  // (len, V)
             Tensor l = torch.cross_entropy(logits, tgt.narrow(0, i, len), sum);
             total = total == null ? l : total.add(l);
         }
@@ -42,7 +42,7 @@ public final class Loss {
         Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
         long rows = h.size(0), s = h.size(1);
         Tensor pos = Devices.like(h, b.lossPositions()), tgt = Devices.like(h, b.targets());
-        Tensor logp = torch.log_softmax(model.logits(h.reshape(-1, model.config.dModel()).index_select(0, pos)), -1, new ScalarTypeOptional());
+        Tensor logp = torch.log_softmax(model.logits(h.reshape(-1, model.config.dModel()).index_select(0, pos), ctx), -1, new ScalarTypeOptional());
         float[] lp = Tensors.toFloats(logp.gather(1, tgt.unsqueeze(1)).reshape(-1));          // (n)
         long[] at = Tensors.toLongs(b.lossPositions());
         double[] out = new double[(int) rows];

@@ -28,13 +28,13 @@ class LoraTest {
     @BeforeAll static void init() { Torch.init(); }
 
     static float[] logits(M6Model m, Lora a) {
+        ForwardContext ctx = ForwardContext.serving().adapter(a);
         try (NoGradGuard ng = new NoGradGuard()) {
             long[] toks = {1, 5, 9, 3, 7, 2};
             Tensor img = M6ModelTest.image(3);
             int s = C.patches() + toks.length;
-            Tensor h = m.forward(img, Tensors.longs(toks, 1, toks.length), 0, PrefixMask.of(new int[]{C.patches() + 3}, s, 0), null,
-                    ForwardContext.serving().adapter(a));
-            return Tensors.toFloats(m.logits(h));
+            Tensor h = m.forward(img, Tensors.longs(toks, 1, toks.length), 0, PrefixMask.of(new int[]{C.patches() + 3}, s, 0), null, ctx);
+            return Tensors.toFloats(m.logits(h, ctx));
         }
     }
 
@@ -57,9 +57,9 @@ class LoraTest {
         M6Model m = new M6Model(C, ScalarType.Float, 7);
         Lora a = new Lora(m, Lora.Config.of(4), 1);
         assertThat(logits(m, a)).containsExactly(logits(m, null));
-        for (String module : List.of("patch", "blocks.0.attn.qkv", "blocks.0.attn.proj", "blocks.0.ffn.fc1", "blocks.0.ffn.fc2", "blocks.1.moe.w1", "blocks.1.moe.w2"))
+        for (String module : List.of("patch", "blocks.0.attn.qkv", "blocks.0.attn.proj", "blocks.0.ffn.fc1", "blocks.0.ffn.fc2", "blocks.1.moe.w1", "blocks.1.moe.w2", "tok"))
             assertThat(a.adapts(module)).as(module).isTrue();
-        assertThat(a.adapts("tok")).isFalse();
+        assertThat(a.adapts("pos_text")).isFalse();
         assertThat(a.count()).isLessThan(m.params.count() / 2);
     }
 

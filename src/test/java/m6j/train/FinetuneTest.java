@@ -45,13 +45,14 @@ class FinetuneTest {
     }
 
     static float[] logits(M6Model m, Lora a) {
+        ForwardContext ctx = ForwardContext.serving().adapter(a);
         try (NoGradGuard ng = new NoGradGuard()) {
             torch.manual_seed(3);
             Tensor img = torch.randint(0, 256, new long[]{1, 32, 32, 3}).to(ScalarType.Byte);
             long[] toks = {1, 5, 9, 3, 7, 2};
             int s = m.config.patches() + toks.length;
-            Tensor h = m.forward(img, Tensors.longs(toks, 1, toks.length), 0, PrefixMask.of(new int[]{s - 2}, s, 0), null, ForwardContext.serving().adapter(a));
-            return Tensors.toFloats(m.logits(h));
+            Tensor h = m.forward(img, Tensors.longs(toks, 1, toks.length), 0, PrefixMask.of(new int[]{s - 2}, s, 0), null, ctx);
+            return Tensors.toFloats(m.logits(h, ctx));
         }
     }
 
