@@ -178,6 +178,14 @@ public final class Checkpoint {
 
     /** The checkpoint's weights into model (its expert shard of them, whatever degree they were written at). */
     public static void loadModel(Path dir, M6Model model) throws IOException {
+        if (Lora.in(dir)) {                          // an adapter checkpoint: its base with the adapter folded in
+            try {
+                model.load(load(dir).model().params.named(), dir.toString());      // all experts: load slices its shard
+            } catch (IllegalArgumentException e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            return;
+        }
         try {
             model.load(readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
         } catch (IllegalArgumentException e) {

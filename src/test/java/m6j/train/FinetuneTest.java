@@ -94,6 +94,15 @@ class FinetuneTest {
         assertThat(max).as("merged vs base + adapter").isLessThan(1e-5);
         assertThat(moved).as("the adapter changed the model").isGreaterThan(1e-4);
         assertThat(Files.readString(run.resolve("metrics.jsonl"))).contains("\"vqa\"");
+
+        // the adapter run is a checkpoint like any other: full fine-tuning starts from base + adapter
+        Path onTop = dir.resolve("full-on-lora");
+        assertThat(cli("finetune", "--from", run.toString(), "--data", TrainerTest.corpus.toString(), "--run", onTop.toString(), "--task", "caption",
+                "--steps", "1", "--batch-size", "4", "--lr", "1e-12", "--min-lr", "0", "--checkpoint-every", "1")).isZero();
+        Map<String, Tensor> start = Safetensors.read(Checkpoint.latest(onTop).orElseThrow().resolve(Checkpoint.MODEL)).tensors();
+        Map<String, Tensor> mergedWeights = Safetensors.read(merged.resolve(Checkpoint.MODEL)).tensors();
+        for (var e : mergedWeights.entrySet())
+            assertThat(e.getValue().sub(start.get(e.getKey())).abs().max().item_double()).as(e.getKey()).isLessThan(1e-6);
     }
 
     @Test void fullFineTuningStartsFromTheBaseWeights(@TempDir Path dir) throws Exception {
