@@ -2,6 +2,7 @@ package m6j.checkpoint;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import m6j.data.ChatTemplate;
 import m6j.data.Tokenizer;
 import m6j.model.ExpertShard;
 import m6j.model.M6Config;
@@ -38,6 +39,8 @@ import java.util.stream.Stream;
  * and renamed when complete, so an interrupted save never looks like a checkpoint.
  */
 public final class Checkpoint {
+    /** Hugging Face's tokenizer_config.json: special tokens and the chat template (data.ChatTemplate). */
+    public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors",
             CONFIG = "config.json", TOKENIZER = "tokenizer.json", TRAINER = "trainer.json";
 
@@ -65,6 +68,7 @@ public final class Checkpoint {
     public static void writeDescription(Path tmp, M6Config config, Tokenizer tok, ObjectNode trainer) throws IOException {
         Presets.write(config, tmp.resolve(CONFIG));
         tok.save(tmp.resolve(TOKENIZER));
+        ChatTemplate.writeConfig(tmp.resolve(TOKENIZER_CONFIG), config.maxTextLen());
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
     }
 

@@ -40,17 +40,17 @@ final class RecordFields {
                 if ("assistant".equals(str(messages.get(i).get("role")))) last = i;
             }
             if (last < 0) return Fields.skip(Skip.MISSING_CAPTION);
-            List<String> user = new ArrayList<>();
+            List<ChatTemplate.Message> turns = new ArrayList<>();          // the conversation before the answer
             for (int i = 0; i < last; i++) {
                 JsonNode m = messages.get(i);
                 String role = str(m.get("role"));
-                if (!"user".equals(role)) continue;
+                if (role == null || !ChatTemplate.ROLES.contains(role)) continue;
                 StringBuilder t = new StringBuilder();
                 String img = content(m.get("content"), t);
                 if (image == null) image = img;
-                if (!t.toString().isBlank()) user.add(t.toString().strip());
+                turns.add(new ChatTemplate.Message(role, t.toString()));
             }
-            prompt = String.join("\n", user);
+            prompt = ChatTemplate.render(turns);
             StringBuilder a = new StringBuilder();
             content(messages.get(last).get("content"), a);
             text = a.toString();

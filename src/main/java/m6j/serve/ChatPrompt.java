@@ -1,5 +1,7 @@
 package m6j.serve;
 
+import m6j.data.ChatTemplate;
+
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
@@ -7,17 +9,18 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Chat messages to the model's prefix: the texts of all messages in order, joined by newlines, and at most one
- * image (an image_url content part with a data: URL), which goes in front as the image prefix. An image with no
- * text asks for a caption; with text, a question about the image.
+ * Chat messages to the model's prefix: the conversation rendered by the chat template (data.ChatTemplate: one
+ * line per turn, non-user turns marked by role) and at most one image (an image_url content part with a data:
+ * URL), which goes in front as the image prefix. An image with no text asks for a caption; with text, a question
+ * about the image.
  */
 record ChatPrompt(String text, byte[] image) {
-    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+    private static final Set<String> ROLES = ChatTemplate.ROLES;
 
     static ChatPrompt parse(JsonNode messages, int imageSize) {
         if (!messages.isArray()) throw RequestJson.wrongType("messages", "an array", messages);
         if (messages.isEmpty()) throw ApiError.invalid("messages", "empty_array", "'messages' must contain at least one message.");
-        List<String> texts = new ArrayList<>();
+        List<ChatTemplate.Message> turns = new ArrayList<>();
         byte[] image = null;
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
@@ -32,7 +35,8 @@ record ChatPrompt(String text, byte[] image) {
                 if (role.asText().equals("assistant")) continue;
                 throw ApiError.invalid(at + ".content", "missing_required_parameter", "Missing required parameter: '" + at + ".content'.");
             }
-            if (content.isTextual()) { texts.add(content.asText()); continue; }
+            if (content.isTextual()) { turns.add(new ChatTemplate.Message(role.asText(), content.asText())); continue; }
+            List<String> texts = new ArrayList<>();
             if (!content.isArray()) throw RequestJson.wrongType(at + ".content", "a string or an array of content parts", content);
             for (int j = 0; j < content.size(); j++) {
                 JsonNode part = content.get(j);
@@ -53,8 +57,9 @@ record ChatPrompt(String text, byte[] image) {
                     default -> throw ApiError.invalid(pat + ".type", "Unsupported content part type '" + type.asText() + "' (use 'text' or 'image_url').");
                 }
             }
+            turns.add(new ChatTemplate.Message(role.asText(), String.join("\n", texts)));
         }
-        return new ChatPrompt(String.join("\n", texts).strip(), image);
+        return new ChatPrompt(ChatTemplate.render(turns), image);
     }
 
     /** {"url": "..."} or a bare string. */

@@ -65,10 +65,10 @@ class JsonlTest {
         assertThat(byText(c, "my-data", "Plain text, nothing else.").prompt()).isEmpty();
         assertThat(byText(c, "my-data", "猫").prompt()).isEqualTo("Translate to Chinese: cat");
         Example chat = byText(c, "my-data", "a red square");
-        assertThat(chat.prompt()).isEqualTo("What is in this picture?");
+        assertThat(chat.prompt()).as("the conversation before the answer, by the chat template").isEqualTo("System: Be brief.\nWhat is in this picture?");
         assertThat(rgb(chat.image(), 16, 8, 8)).containsExactly(255, 0, 0);
-        assertThat(byText(c, "my-data", "An apple.").prompt()).as("final assistant turn, user turns joined")
-                .isEqualTo("Hi\nName a fruit.");
+        assertThat(byText(c, "my-data", "An apple.").prompt()).as("final assistant turn; the turns before it by the chat template")
+                .isEqualTo("Hi\nAssistant: Hello!\nName a fruit.");
         assertThat(byText(c, "my-data", "great product").label()).isEqualTo("positive");
         Example broke = byText(c, "my-data", "it broke");
         assertThat(broke.label()).isEqualTo("negative");

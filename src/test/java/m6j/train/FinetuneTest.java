@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import m6j.runtime.Json;
+import m6j.data.ChatTemplate;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -63,6 +64,9 @@ class FinetuneTest {
         assertThat(ckpt.resolve(Lora.WEIGHTS)).exists();
         assertThat(ckpt.resolve(Lora.CONFIG)).exists();
         assertThat(ckpt.resolve(Checkpoint.MODEL)).as("no copy of the base weights").doesNotExist();
+        var tc = Json.MAPPER.readTree(ckpt.resolve(Checkpoint.TOKENIZER_CONFIG).toFile());
+        assertThat(tc.path("chat_template").asText()).isEqualTo(ChatTemplate.JINJA);
+        assertThat(tc.path("eos_token").asText()).isEqualTo("<eos>");
         assertThat(Lora.describe(ckpt).base()).isEqualTo(Checkpoint.resolve(base).toAbsolutePath().normalize());
         Map<String, Tensor> trained = Safetensors.read(ckpt.resolve(Lora.WEIGHTS)).tensors();
         assertThat(trained.keySet()).allMatch(k -> k.startsWith("base_model.model.") && k.contains(".lora_"));
