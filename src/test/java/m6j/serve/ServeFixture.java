@@ -63,9 +63,9 @@ final class ServeFixture {
         if (loaded != null) return loaded;
         Torch.init();
         Path base = Path.of("target", "serve-fixture");
-        corpus = base.resolve("corpus");
-        if (!Files.isRegularFile(corpus.resolve("corpus.json")))
-            CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150), false);
+        // Built afresh by every test JVM: a corpus left by older code (another record order) would train another model.
+        corpus = base.resolve("corpus-" + ProcessHandle.current().pid());
+        CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150), false);
         Path run = base.resolve("run-" + ProcessHandle.current().pid()), vq = base.resolve("vq-" + ProcessHandle.current().pid());
         Corpus c = Corpus.open(corpus);
         List<byte[]> imgs = c.examples(Split.TRAIN).stream().filter(e -> e.image() != null).map(e -> e.image()).toList();
