@@ -141,10 +141,7 @@ public final class Engine implements AutoCloseable {
             if (!running) throw EngineException.unavailable("the engine is not running: " + failure());
             if (pending.remainingCapacity() < reqs.size()) throw EngineException.busy(1 + pending.size() / Math.max(1, opt.maxBatch()));
             long now = System.nanoTime();
-            for (Request r : reqs) {
-                r.timeoutMs = opt.timeoutMs();
-                r.deadlineNanos = now + opt.timeoutMs() * 1_000_000L;
-            }
+            for (Request r : reqs) r.deadlineNanos = now + opt.timeoutMs() * 1_000_000L;
             pending.addAll(reqs);
         }
         signal();
@@ -289,8 +286,7 @@ public final class Engine implements AutoCloseable {
         Request r;
         while ((r = pending.peek()) != null && r.rows() <= freeSlots()) {
             pending.poll();
-            if (r.cancelled()) { stats.cancelled(1); continue; }
-            if (System.nanoTime() > r.deadlineNanos) { r.events.add(new Event.Failed(r.index, EngineException.timeout(r.timeoutMs))); continue; }
+            if (leaves(r)) continue;
             r.slots = new int[r.rows()];
             r.caches = new KvCache[r.rows()];
             for (int j = 0; j < r.rows(); j++) {
@@ -351,13 +347,13 @@ public final class Engine implements AutoCloseable {
         }
         Tensor img = withImage ? Batch.images(images, model.config.imageSize(), model.config.channels()) : null;
         try (KvCache tmp = model.newCache(b, p + t)) {
-            Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp,
-                    ForwardContext.serving(routing).adapter(group.get(0).adapter));
+            ForwardContext ctx = ForwardContext.serving(routing).adapter(group.get(0).adapter);
+            Tensor h = model.forward(img, Tensors.longs(ids, b, t), 0, PrefixMask.of(len, p + t, 0), tmp, ctx);
             long[] last = new long[b];
             for (int i = 0; i < b; i++) last[i] = (long) i * (p + t) + len[i] - 1;
             Tensor hl = h.reshape(b * (long) (p + t), model.config.dModel()).index_select(0, Devices.like(h, Tensors.longs(last, b)));
             for (int i = 0; i < b; i++) rows.get(i).cache.loadRow(tmp, i, len[i]);
-            next(hl, rows);
+            next(hl, rows, ctx);
         }
         for (Request q : group) stats.promptTokens(q.prefix.length + (withImage ? p : 0));
     }
@@ -365,13 +361,20 @@ public final class Engine implements AutoCloseable {
     private void step() {
         List<Request> live = new ArrayList<>(active.size());
         for (Request r : active) {
-            if (r.cancelled()) { stats.cancelled(1); release(r); continue; }
-            if (System.nanoTime() > r.deadlineNanos) { r.events.add(new Event.Failed(r.index, EngineException.timeout(r.timeoutMs))); release(r); continue; }
-            live.add(r);
+            if (leaves(r)) release(r);
+            else live.add(r);
         }
         active.retainAll(live);
         for (List<Request> group : byAdapter(live)) decode(group);
         active.removeIf(r -> r.slots == null);
+    }
+
+    /** True when r leaves before its next step: cancelled (counted) or past its deadline (failed as a timeout). */
+    private boolean leaves(Request r) {
+        if (r.cancelled()) { stats.cancelled(1); return true; }
+        if (System.nanoTime() <= r.deadlineNanos) return false;
+        r.events.add(new Event.Failed(r.index, EngineException.timeout(opt.timeoutMs())));
+        return true;
     }
 
     /** Requests grouped by the adapter they decode with (the base's first), each group in slot order. */
@@ -403,7 +406,8 @@ public final class Engine implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         try (PointerScope scope = new PointerScope()) {
-            next(model.decode(tokens, pos, caches, ForwardContext.serving(routing).adapter(live.get(0).adapter)).reshape(b, model.config.dModel()), rows);
+            ForwardContext ctx = ForwardContext.serving(routing).adapter(live.get(0).adapter);
+            next(model.decode(tokens, pos, caches, ctx).reshape(b, model.config.dModel()), rows, ctx);
         } catch (RuntimeException | OutOfMemoryError e) {
             fail(live, e, "decode");
             return;
@@ -414,10 +418,11 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Chooses each request's next token from the final hidden states of its rows (R, d): text requests over the text
-     * vocabulary, image-code requests over the codes, a guided one from uncond + g * (cond - uncond) of its two rows.
+     * vocabulary, image-code requests over the codes, a guided one from uncond + g * (cond - uncond) of its two rows;
+     * ctx: the context the rows' forward ran with (its adapter applies to the output layer too).
      */
-    private void next(Tensor h, List<Row> rows) {
-        Tensor logits = model.logits(h, ForwardContext.serving().adapter(rows.get(0).r.adapter));   // (R, V), rows of one adapter
+    private void next(Tensor h, List<Row> rows, ForwardContext ctx) {
+        Tensor logits = model.logits(h, ctx);                                                  // (R, V)
         List<Request> text = new ArrayList<>(), codes = new ArrayList<>();
         List<Long> textRows = new ArrayList<>(), cond = new ArrayList<>(), uncond = new ArrayList<>();
         List<Float> g = new ArrayList<>();

@@ -35,7 +35,7 @@ public final class Request {
     BlockingQueue<Event> events;
     /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
     boolean streaming;
-    long deadlineNanos, timeoutMs;
+    long deadlineNanos;
 
     // engine state
     KvCache[] caches;
