@@ -49,8 +49,7 @@ public final class EvalChatCommand implements Callable<Integer> {
         List<Example> test = c.examples(Split.TEST, Source.FASHION_MNIST);
         if (test.isEmpty()) throw new IllegalArgumentException(corpus + " has no held-out Fashion-MNIST images");
         test = test.subList(0, Math.min(n, test.size()));
-        List<String> labels = new ArrayList<>();
-        for (Example e : c.examples(Split.TRAIN, Source.FASHION_MNIST)) if (!labels.contains(e.label())) labels.add(e.label());
+        List<String> labels = c.labels(Split.TRAIN, Source.FASHION_MNIST);
         HttpClient http = HttpClient.newHttpClient();
         int right = 0, empty = 0;
         List<String[]> shown = new ArrayList<>();

@@ -13,7 +13,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +40,7 @@ public final class EvalClassifyCommand implements Callable<Integer> {
         Source only = source == null ? null : c.sources().stream().filter(s -> s.id().equals(source)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no source '" + source + "' in " + corpus + " (it has " + c.sources().stream().map(Source::id).toList() + ")"));
         List<Example> train = (only == null ? c.examples(Split.TRAIN) : c.examples(Split.TRAIN, only)).stream().filter(e -> !e.label().isEmpty()).toList();
-        List<String> labels = new ArrayList<>();
-        for (Example e : train) if (!labels.contains(e.label())) labels.add(e.label());
+        List<String> labels = c.labels(Split.TRAIN, only);
         if (labels.size() < 2) throw new IllegalArgumentException(corpus + " has fewer than two labels" + (only == null ? "" : " in " + source));
         List<Example> test = (only == null ? c.examples(Split.TEST) : c.examples(Split.TEST, only)).stream()
                 .filter(e -> labels.contains(e.label())).limit(max).toList();

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 
@@ -86,6 +87,13 @@ public final class Corpus {
     /** The records of one source (built-in or a user's; matched by id), empty for a source not in the corpus. */
     public List<Example> examples(Split split, Source source) {
         return bySource.get(split).getOrDefault(source.id(), List.of());
+    }
+
+    /** The distinct non-empty labels of a split's records (of one source, or of all when source is null), first seen first. */
+    public List<String> labels(Split split, Source source) {
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (Example e : source == null ? examples(split) : examples(split, source)) if (!e.label().isEmpty()) out.add(e.label());
+        return List.copyOf(out);
     }
 
     /** Every source of this corpus (those in corpus.json), in build order. */

@@ -108,8 +108,7 @@ public final class Trainer {
         // A fine-tune keeps its base's tokenizer, and with it the base's number of span-corruption sentinels.
         int sentinels = o.from() == null ? o.sentinels() : (int) tok.specials().stream().filter(t -> t.startsWith("<extra_id_")).count();
         data = new TrainData(corpus, tok, model.config, Math.max(1, sentinels), o.seed());
-        if (o.mixture().getOrDefault(Objective.CLASSIFY, 0.0) > 0)
-            for (Example e : corpus.examples(Split.TRAIN)) if (!e.label().isEmpty() && !classLabels.contains(e.label())) classLabels.add(e.label());
+        if (o.mixture().getOrDefault(Objective.CLASSIFY, 0.0) > 0) classLabels.addAll(corpus.labels(Split.TRAIN, null));
         heldOut = o.evalEvery() > 0 ? new TrainData(corpus, Split.TEST, tok, model.config, Math.max(1, sentinels), o.seed()) : null;
         if (ckpt.isPresent()) resumeFrom(ckpt.get(), d.trainer());
         else {
