@@ -124,9 +124,8 @@ final class MediaApi {
         if (s.images == null)
             throw ApiError.invalid("model", "image_generation_unavailable", "The model '" + s.opt.modelId()
                     + "' has no image generator (it needs the VQGAN and stage-two image codes).");
-        int side = s.images.vq.config.imageSize();
-        if (size != null && !size.equals(side + "x" + side))
-            throw ApiError.invalid("size", "This model generates images of size " + side + "x" + side + " only.");
+        if (size != null && !size.equals(s.imageSize()))
+            throw ApiError.invalid("size", "This model generates images of size " + s.imageSize() + " only.");
         try {
             s.images.promptIds(prompt);
         } catch (IllegalArgumentException e) {
@@ -135,7 +134,7 @@ final class MediaApi {
         // The engine draws the codes between (and together with) text decode steps; the VQGAN decodes them here.
         long[][] codes = s.images.codes(prompt, n, new Imaginer.Options(new Sampling(1.0, 0, 1.0, seed), 3.0), ex::clientGone);
         List<byte[]> pngs = new ArrayList<>();
-        for (byte[] rgb : s.images.vq.images(codes)) pngs.add(ImageInput.png(rgb, side));
+        for (byte[] rgb : s.images.vq.images(codes)) pngs.add(ImageInput.png(rgb, s.images.vq.config.imageSize()));
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
         for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
@@ -153,7 +152,7 @@ final class MediaApi {
         String text = RequestJson.string(req, "input", "");
         String url = RequestJson.string(req, "image", null);
         if (text.isEmpty() && url == null) throw ApiError.invalid("input", "missing_required_parameter", "Give 'input' (text), 'image' (a data: URL) or both.");
-        s.embedder.ids(text.isEmpty() ? "x" : text, "input");             // context check
+        if (!text.isEmpty()) s.embedder.ids(text, "input");                // context check
         byte[] image = url == null ? null : ImageInput.fromUrl(url, s.model.config.imageSize(), "image");
         List<String> labels = req.hasNonNull("labels") ? RequestJson.strings(req.get("labels"), "labels") : s.labels.get(id);
         if (labels == null || labels.isEmpty())
