@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.FileTrees;
 import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import java.nio.charset.MalformedInputException;
 
 /**
@@ -37,13 +37,7 @@ final class ImageFolderReader implements SourceReader {
     @Override public Source source() { return source; }
 
     static List<Path> metadataFiles(Path root) throws IOException {
-        if (Files.isRegularFile(root)) return List.of(root);
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return (n.equals("metadata.jsonl") || n.equals("metadata.csv")) && Files.isRegularFile(p);
-            }).sorted().toList();
-        }
+        return FileTrees.files(root, p -> p.getFileName().toString().equals("metadata.jsonl") || p.getFileName().toString().equals("metadata.csv"));
     }
 
     @Override public void read(DataRoots roots, SourceSink sink) throws IOException {

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.FileTrees;
 import m6j.runtime.Json;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import java.nio.charset.MalformedInputException;
 
 /**
@@ -31,12 +31,7 @@ final class JsonlReader implements SourceReader {
 
     @Override public Source source() { return source; }
 
-    static List<Path> files(Path path) throws IOException {
-        if (Files.isRegularFile(path)) return List.of(path);
-        try (Stream<Path> s = Files.walk(path)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(".jsonl") && Files.isRegularFile(p)).sorted().toList();
-        }
-    }
+    static List<Path> files(Path path) throws IOException { return FileTrees.files(path, p -> p.getFileName().toString().endsWith(".jsonl")); }
 
     @Override public void read(DataRoots roots, SourceSink sink) throws IOException {
         if (!Files.exists(path)) {

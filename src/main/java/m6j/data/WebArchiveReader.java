@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.FileTrees;
 import org.netpreserve.jwarc.HttpResponse;
 import org.netpreserve.jwarc.MediaType;
 import org.netpreserve.jwarc.WarcReader;
@@ -17,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * Web archives (WARC, WARC.gz; read with jwarc). Each archive is read twice, as a stream: the first pass turns
@@ -46,12 +46,7 @@ final class WebArchiveReader implements SourceReader {
         return n.endsWith(".warc") || n.endsWith(".warc.gz");
     }
 
-    static List<Path> archives(Path p) throws IOException {
-        if (Files.isRegularFile(p)) return List.of(p);
-        try (Stream<Path> s = Files.walk(p)) {
-            return s.filter(x -> isWarc(x) && Files.isRegularFile(x)).sorted().toList();
-        }
-    }
+    static List<Path> archives(Path p) throws IOException { return FileTrees.files(p, WebArchiveReader::isWarc); }
 
     @Override public void read(DataRoots roots, SourceSink sink) throws IOException {
         for (Path p : paths) {
