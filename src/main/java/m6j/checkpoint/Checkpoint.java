@@ -8,6 +8,7 @@ import m6j.model.ExpertShard;
 import m6j.model.M6Config;
 import m6j.model.Lora;
 import m6j.model.M6Model;
+import m6j.model.Params;
 import m6j.model.Presets;
 import m6j.optim.AdamW;
 import m6j.runtime.FileTrees;
@@ -15,7 +16,6 @@ import m6j.runtime.Json;
 import m6j.runtime.Safetensors;
 import m6j.vq.ImageVocab;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
@@ -23,14 +23,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -97,32 +95,6 @@ public final class Checkpoint {
 
     /** "m.blocks.1.moe.w1" -> "blocks.1.moe.w1" for optimizer keys (sep "."), the key itself for weights. */
     private static String paramName(String key, String sep) { return sep.isEmpty() ? key : key.substring(key.indexOf(sep) + 1); }
-
-    /**
-     * All tensors of a checkpoint file group as full tensors: base file plus its expert shards (prefix-II-of-NN),
-     * concatenated along dim 0 in shard order. Works for any expert-parallel degree the checkpoint was written at.
-     */
-    public static Map<String, Tensor> readFull(Path dir, String base, String shardPrefix) throws IOException {
-        Map<String, Tensor> out = new LinkedHashMap<>(Safetensors.read(dir.resolve(base)).tensors());
-        List<Path> shards;
-        try (Stream<Path> s = Files.list(dir)) {
-            shards = s.filter(p -> p.getFileName().toString().matches(Pattern.quote(shardPrefix) + "-\\d{2}-of-\\d{2}\\.safetensors"))
-                    .sorted().toList();
-        }
-        if (shards.isEmpty()) return out;
-        String name = shards.get(0).getFileName().toString();
-        int n = Integer.parseInt(name.substring(name.length() - 14, name.length() - 12));
-        if (shards.size() != n) throw new IOException(dir + ": has " + shards.size() + " of " + n + " " + shardPrefix + " shards");
-        Map<String, List<Tensor>> parts = new LinkedHashMap<>();
-        for (Path p : shards)
-            Safetensors.read(p).tensors().forEach((k, t) -> parts.computeIfAbsent(k, x -> new ArrayList<>()).add(t));
-        for (var e : parts.entrySet()) {
-            TensorVector v = new TensorVector();
-            for (Tensor t : e.getValue()) v.push_back(t);
-            out.put(e.getKey(), torch.cat(v, 0));
-        }
-        return out;
-    }
 
     /** The newest complete checkpoint of a run. */
     public static Optional<Path> latest(Path runDir) throws IOException {
@@ -191,21 +163,21 @@ public final class Checkpoint {
             return;
         }
         try {
-            model.load(readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
+            model.load(Safetensors.readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
-    /** Optimizer state for this model's shard, whatever degree it was written at. */
-    public static void loadOptimizer(Path dir, M6Model model, AdamW opt, long step) throws IOException {
+    /** Optimizer state over params (shard: which experts they hold), whatever degree it was written at. */
+    public static void loadOptimizer(Path dir, Params params, ExpertShard shard, AdamW opt, long step) throws IOException {
         Path f = dir.resolve(OPTIMIZER);
         try {
-            Map<String, Tensor> full = readFull(dir, OPTIMIZER, "optimizer-experts"), local = new HashMap<>();
-            for (var e : model.params.named().entrySet()) {
+            Map<String, Tensor> full = Safetensors.readFull(dir, OPTIMIZER, "optimizer-experts"), local = new HashMap<>();
+            for (var e : params.named().entrySet()) {
                 for (String p : new String[]{"m.", "v."}) {
                     Tensor t = full.get(p + e.getKey());
-                    if (t != null) local.put(p + e.getKey(), model.shardOf(e.getKey(), t, e.getValue(), f.toString()));
+                    if (t != null) local.put(p + e.getKey(), params.shardOf(e.getKey(), t, e.getValue(), shard, f.toString()));
                 }
             }
             opt.load(local, step, f.toString());

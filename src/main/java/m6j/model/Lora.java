@@ -14,7 +14,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,6 +54,8 @@ public final class Lora {
     }
 
     public final Config config;
+    /** Which experts' adapters this one holds (those of its model's expert shard). */
+    public final ExpertShard shard;
     /** The adapter's own tensors (A and B per target, named MODULE.lora_A.weight / MODULE.lora_B.weight). */
     public final Params params;
     private final Map<String, Tensor[]> pairs = new LinkedHashMap<>();
@@ -62,6 +63,7 @@ public final class Lora {
     /** A new adapter for model's matrices of the configured kinds: A ~ N(0, 1/in), B = 0 (seeded). */
     public Lora(M6Model model, Config c, long seed) {
         this.config = c;
+        this.shard = model.shard;
         torch.manual_seed(seed);
         params = new Params(model.params.dtype(), seed, model.params.device());
         int r = c.rank();
@@ -74,9 +76,14 @@ public final class Lora {
                 a = params.normal(module + ".lora_A.weight", 1 / Math.sqrt(s[1]), r, s[1]);
                 b = params.zeros(module + ".lora_B.weight", s[0], r);
             } else {                                                    // (E, in, out), used as x W
-                a = params.normal(module + ".lora_A.weight", 1 / Math.sqrt(s[1]), s[0], r, s[1]);
-                b = params.zeros(module + ".lora_B.weight", s[0], s[2], r);
-                if (model.params.isSharded(e.getKey())) {
+                // A is drawn for all experts and this shard's sliced out: every expert-parallel degree starts alike.
+                boolean split = model.params.isSharded(e.getKey());
+                long local = s[0], all = split ? local * shard.count() : local, first = split ? local * shard.index() : 0;
+                double std = 1 / Math.sqrt(s[1]);
+                a = params.getOrCreate(module + ".lora_A.weight", new long[]{local, r, s[1]},
+                        () -> Tensors.normal(std, params.dtype(), all, r, s[1]).narrow(0, first, local).clone());
+                b = params.zeros(module + ".lora_B.weight", local, s[2], r);
+                if (split) {
                     params.markSharded(module + ".lora_A.weight");
                     params.markSharded(module + ".lora_B.weight");
                 }
@@ -163,11 +170,24 @@ public final class Lora {
         }
     }
 
-    /** adapter_model.safetensors + adapter_config.json in dir (PEFT's names; base is recorded as the base model). */
-    public void save(Path dir, Path base, Map<String, String> metadata) throws IOException {
+    /**
+     * The tensors under their PEFT names: this shard's expert adapters (expertShard; the checkpoint's
+     * experts-II-of-NN.safetensors), else the rest (all of them on one process).
+     */
+    public Map<String, Tensor> tensors(boolean expertShard) {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        for (var e : params.named().entrySet()) out.put(PEFT_PREFIX + e.getKey(), e.getValue());
-        Safetensors.write(dir.resolve(WEIGHTS), out, metadata);
+        for (var e : params.named().entrySet()) {
+            boolean split = shard.count() > 1 && params.isSharded(e.getKey());
+            if (split == expertShard) out.put(PEFT_PREFIX + e.getKey(), e.getValue());
+        }
+        return out;
+    }
+
+    /**
+     * adapter_model.safetensors + adapter_config.json in dir (the replicated part under expert parallelism: each
+     * shard's experts are written beside it by the checkpoint writer) (PEFT's names; base is recorded as the base model). */
+    public void save(Path dir, Path base, Map<String, String> metadata) throws IOException {
+        Safetensors.write(dir.resolve(WEIGHTS), tensors(false), metadata);
         ObjectNode c = Json.MAPPER.createObjectNode().put("peft_type", "LORA").put("task_type", "CAUSAL_LM")
                 .put("r", config.rank()).put("lora_alpha", config.alpha()).put("lora_dropout", config.dropout())
                 .put("bias", "none").put("fan_in_fan_out", false).put("inference_mode", false)
@@ -192,20 +212,20 @@ public final class Lora {
         return new Saved(cfg, base == null ? null : Path.of(base));
     }
 
-    /** An adapter for model read from dir (its tensors must match the model's shapes). */
+    /** An adapter for model read from dir (its tensors must match the model's shapes; any expert-parallel degree). */
     public static Lora load(Path dir, M6Model model) throws IOException {
         Lora l = new Lora(model, describe(dir).config(), 0);
-        Safetensors.Loaded f = Safetensors.read(dir.resolve(WEIGHTS));
         Set<String> seen = new HashSet<>();
         try (NoGradGuard ng = new NoGradGuard()) {
-            for (var e : f.tensors().entrySet()) {
+            for (var e : Safetensors.readFull(dir, WEIGHTS, "experts").entrySet()) {
                 String name = e.getKey().startsWith(PEFT_PREFIX) ? e.getKey().substring(PEFT_PREFIX.length()) : e.getKey();
                 Tensor t = l.params.named().get(name);
                 if (t == null) throw new IOException(dir + ": adapter tensor " + name + " matches no matrix of the model");
-                if (!Arrays.equals(Tensors.shape(t), Tensors.shape(e.getValue())))
-                    throw new IOException(dir + ": adapter tensor " + name + " has shape " + Arrays.toString(Tensors.shape(e.getValue()))
-                            + ", the model needs " + Arrays.toString(Tensors.shape(t)));
-                t.copy_(e.getValue());
+                try {
+                    t.copy_(l.params.shardOf(name, e.getValue(), t, l.shard, dir.resolve(WEIGHTS).toString()));
+                } catch (IllegalArgumentException bad) {
+                    throw new IOException(bad.getMessage(), bad);
+                }
                 seen.add(name);
             }
         }

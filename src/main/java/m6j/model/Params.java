@@ -9,6 +9,7 @@ import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -89,6 +90,22 @@ public final class Params {
     void markSharded(String name) { sharded.add(name); }
 
     public boolean isSharded(String name) { return sharded.contains(name); }
+
+    /**
+     * The slice of a full tensor (all experts) that this shard holds in local, or full itself for an unsharded
+     * tensor, checking shapes (one-line error naming the source): a checkpoint loads at any expert-parallel degree.
+     */
+    public Tensor shardOf(String name, Tensor full, Tensor local, ExpertShard shard, String source) {
+        long[] want = Tensors.shape(local), got = Tensors.shape(full);
+        if (isSharded(name) && got.length == want.length && got.length > 0 && got[0] == want[0] * shard.count()) {
+            long[] rest = Arrays.copyOfRange(got, 1, got.length), wrest = Arrays.copyOfRange(want, 1, want.length);
+            if (Arrays.equals(rest, wrest)) return full.narrow(0, want[0] * shard.index(), want[0]);
+        }
+        if (!Arrays.equals(want, got))
+            throw new IllegalArgumentException(source + ": tensor '" + name + "' has shape " + Arrays.toString(got)
+                    + ", model expects " + Arrays.toString(want));
+        return full;
+    }
 
     public Tensor get(String name) {
         Tensor t = map.get(name);

@@ -77,7 +77,7 @@ final class OffloadCheckpoint {
             for (var e : index.resident(model.params.named()).entrySet()) {
                 Tensor t = mr.read(e.getKey());
                 try {
-                    e.getValue().copy_(model.shardOf(e.getKey(), t, e.getValue(), dir.resolve(Checkpoint.MODEL).toString()));
+                    e.getValue().copy_(model.params.shardOf(e.getKey(), t, e.getValue(), model.shard, dir.resolve(Checkpoint.MODEL).toString()));
                 } catch (IllegalArgumentException ex) {
                     throw new IOException(ex.getMessage(), ex);
                 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
@@ -24,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.function.Supplier;
 
 /**
@@ -99,6 +102,32 @@ public final class Safetensors {
             }
         }
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * All tensors of a file group as full tensors: base file plus its expert shards (prefix-II-of-NN),
+     * concatenated along dim 0 in shard order. Works for any expert-parallel degree the checkpoint was written at.
+     */
+    public static Map<String, Tensor> readFull(Path dir, String base, String shardPrefix) throws IOException {
+        Map<String, Tensor> out = new LinkedHashMap<>(Safetensors.read(dir.resolve(base)).tensors());
+        List<Path> shards;
+        try (Stream<Path> s = Files.list(dir)) {
+            shards = s.filter(p -> p.getFileName().toString().matches(Pattern.quote(shardPrefix) + "-\\d{2}-of-\\d{2}\\.safetensors"))
+                    .sorted().toList();
+        }
+        if (shards.isEmpty()) return out;
+        String name = shards.get(0).getFileName().toString();
+        int n = Integer.parseInt(name.substring(name.length() - 14, name.length() - 12));
+        if (shards.size() != n) throw new IOException(dir + ": has " + shards.size() + " of " + n + " " + shardPrefix + " shards");
+        Map<String, List<Tensor>> parts = new LinkedHashMap<>();
+        for (Path p : shards)
+            Safetensors.read(p).tensors().forEach((k, t) -> parts.computeIfAbsent(k, x -> new ArrayList<>()).add(t));
+        for (var e : parts.entrySet()) {
+            TensorVector v = new TensorVector();
+            for (Tensor t : e.getValue()) v.push_back(t);
+            out.put(e.getKey(), torch.cat(v, 0));
+        }
+        return out;
     }
 
     /** Every tensor of a file, in memory. */

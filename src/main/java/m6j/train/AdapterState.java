@@ -12,20 +12,20 @@ import org.bytedeco.pytorch.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Training state of a LoRA fine-tune: the base checkpoint's model, frozen, and one AdamW over the adapter's tensors
- * only. Checkpoints hold the adapter (adapter_model.safetensors + adapter_config.json naming the base) and its
+ * only (under expert parallelism, of this rank's experts). Checkpoints hold the adapter (adapter_model.safetensors + adapter_config.json naming the base) and its
  * moments, not the base weights, which are read again from the base on resume.
  */
 public record AdapterState(M6Model model, Lora adapter, AdamW opt, Cluster cluster, Path base) implements TrainState {
     /** A new adapter with config c on the base checkpoint (or run directory) base. */
     public static AdapterState create(Path base, Lora.Config c, long seed, AdamW.Options o, Cluster cluster) throws IOException {
         Path dir = Checkpoint.resolve(base);
-        if (cluster.shard().count() > 1) throw new IllegalArgumentException("--lora with --ep is not supported yet (use --dp)");
-        M6Model m = Checkpoint.load(dir).model();
+        M6Model m = Checkpoint.load(dir, cluster.shard()).model();           // this rank's experts, frozen
         for (Tensor t : m.params.named().values()) t.requires_grad_(false);
         Lora a = new Lora(m, c, seed);
         return new AdapterState(m, a, new AdamW(a.params.named(), o), cluster, dir);
@@ -39,20 +39,24 @@ public record AdapterState(M6Model model, Lora adapter, AdamW opt, Cluster clust
 
     @Override public void writeWeights(Path dir, Map<String, String> metadata) throws IOException { adapter.save(dir, base, metadata); }
 
-    @Override public List<Safetensors.Entry> weights(boolean expertShard) { return Safetensors.entries(adapter.params.named()); }
+    @Override public List<Safetensors.Entry> weights(boolean expertShard) { return Safetensors.entries(adapter.tensors(expertShard)); }
 
-    @Override public List<Safetensors.Entry> moments(boolean expertShard) { return Safetensors.entries(opt.state()); }
+    /** "m.NAME" / "v.NAME" of this shard's expert adapters (expertShard), else of the rest. */
+    @Override public List<Safetensors.Entry> moments(boolean expertShard) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        opt.state().forEach((k, t) -> {
+            boolean split = adapter.shard.count() > 1 && adapter.params.isSharded(k.substring(k.indexOf('.') + 1));
+            if (split == expertShard) out.put(k, t);
+        });
+        return Safetensors.entries(out);
+    }
 
-    /** The adapter and its moments from checkpoint dir (the base weights are the base's). */
+    /** The adapter and its moments from checkpoint dir, written at any expert-parallel degree (the base weights are the base's). */
     @Override public void resume(Path dir, long optimizerStep) throws IOException {
         Lora saved = Lora.load(dir, model);
         try (NoGradGuard ng = new NoGradGuard()) {
             for (var e : adapter.params.named().entrySet()) e.getValue().copy_(saved.params.get(e.getKey()));
         }
-        try {
-            opt.load(Safetensors.read(dir.resolve(Checkpoint.OPTIMIZER)).tensors(), optimizerStep, dir.resolve(Checkpoint.OPTIMIZER).toString());
-        } catch (IllegalArgumentException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        Checkpoint.loadOptimizer(dir, adapter.params, adapter.shard, opt, optimizerStep);
     }
 }

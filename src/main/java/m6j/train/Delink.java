@@ -6,6 +6,7 @@ import m6j.model.M6Config;
 import m6j.model.M6Model;
 import m6j.optim.AdamW;
 import m6j.runtime.Json;
+import m6j.runtime.Safetensors;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 
@@ -32,7 +33,7 @@ public final class Delink {
         real.load(weights, l.dir().toString());
         AdamW opt = new AdamW(real.params.named(), AdamW.Options.defaults(0.05));
         long optStep = l.trainer() == null ? 0 : l.trainer().path("optimizerStep").asLong();
-        Map<String, Tensor> state = Checkpoint.readFull(l.dir(), Checkpoint.OPTIMIZER, "optimizer-experts"), widened = new HashMap<>();
+        Map<String, Tensor> state = Safetensors.readFull(l.dir(), Checkpoint.OPTIMIZER, "optimizer-experts"), widened = new HashMap<>();
         for (String name : real.params.named().keySet()) {
             for (String p : new String[]{"m.", "v."}) {
                 Tensor t = state.get(p + shared(name));

@@ -50,6 +50,6 @@ public record ResidentState(M6Model model, AdamW opt, Cluster cluster) implement
     /** At any expert-parallel degree: this model's shard is sliced out of the full tensors. */
     @Override public void resume(Path dir, long optimizerStep) throws IOException {
         Checkpoint.loadModel(dir, model);
-        Checkpoint.loadOptimizer(dir, model, opt, optimizerStep);
+        Checkpoint.loadOptimizer(dir, model.params, model.shard, opt, optimizerStep);
     }
 }
