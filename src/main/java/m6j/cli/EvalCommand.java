@@ -4,6 +4,7 @@ import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.data.Source;
 import m6j.infer.Evaluator;
+import m6j.infer.Retrieval;
 import m6j.runtime.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -60,6 +61,11 @@ public final class EvalCommand implements Callable<Integer> {
         for (Evaluator.PerplexityResult p : r.perplexity())
             out.printf("  %-15s %7d tokens  model %8.1f   unigram %8.1f   %s%n", p.source().id(), p.tokens(), p.perplexity(),
                     p.unigramPerplexity(), p.perplexity() < p.unigramPerplexity() ? "below baseline" : "NOT below baseline");
+        out.println("Held-out retrieval (exact cosine search; recall@1/5/10, or precision for class->image, vs chance at 10):");
+        for (var e : r.retrieval().entrySet())
+            for (Retrieval.Result x : e.getValue())
+                out.printf("  %-7s %-15s %-32s %5d queries over %5d   %.3f / %.3f / %.3f   chance %.3f%n", e.getKey(), x.source(), x.task(),
+                        x.queries(), x.gallery(), x.at1(), x.at5(), x.at10(), x.chance10());
         if (!r.routing().isEmpty()) {
             out.println("MoE routing on the evaluation passes (drop rate, share of tokens per expert):");
             for (String line : r.routing().split("\n")) out.println("  " + line);

@@ -3,7 +3,7 @@ package m6j.cli;
 import m6j.checkpoint.Checkpoint;
 import m6j.data.Corpus;
 import m6j.runtime.Json;
-import m6j.serve.Embedder;
+import m6j.infer.Embedder;
 import m6j.serve.IndexBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +31,7 @@ public final class IndexCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         Corpus c = Corpus.open(corpus);
         System.out.println("m6j: embedding up to " + perSource + " examples per source from " + corpus);
-        IndexBuilder.Report r = IndexBuilder.build(new Embedder(l.model(), l.tokenizer()), c, out, perSource, System.out);
+        IndexBuilder.Report r = IndexBuilder.build(Embedder.of(l.model(), l.tokenizer()), c, out, perSource, System.out);
         System.out.printf("index: %d items (%d images, %d texts) in %.1f s -> %s%n", r.items(), r.images(), r.texts(), r.buildSeconds(), out);
         System.out.printf("HNSW recall@10 vs exact search (%d held-out text queries): %.3f%n", r.recallQueries(), r.hnswRecallAt10());
         System.out.printf("text->image recall@10, held-out Open Clip Art titles (%d): HNSW %.3f, exact %.3f (chance %.3f)%n",

@@ -65,7 +65,7 @@ public final class QuickstartCommand implements Callable<Integer> {
         Corpus corpus = Corpus.open(corpusDir);
         System.out.println("== 2/4 train preset 'tiny' for " + steps + " steps -> " + run);
         TrainOptions o = TrainOptions.builder(corpusDir, run).steps(steps).batchSize(batchSize).lr(2e-3).warmup(60)
-                .checkpointEvery(250).keepCheckpoints(2).mixture("itt=0.65,vqa=0.15,mtt=0.05,denoise=0.05,lm=0.1").build();
+                .checkpointEvery(250).keepCheckpoints(2).mixture("itt=0.55,vqa=0.15,itc=0.15,mtt=0.05,denoise=0.05,lm=0.1").build();
         Trainer t = new Trainer(Presets.get("tiny"), o, true, System.out);
         t.run(steps);
         System.out.println("== 3/4 evaluate on held-out data");

@@ -33,8 +33,12 @@ public final class Evaluator {
 
     public record PerplexityResult(Source source, long tokens, double perplexity, double unigramPerplexity) {}
 
-    /** answers: held-out images asked {@link #QUESTION} (visual chat), scored as captions are. */
-    public record Report(List<CaptionResult> captions, List<CaptionResult> answers, List<PerplexityResult> perplexity, String routing) {}
+    /**
+     * answers: held-out images asked {@link #QUESTION} (visual chat), scored as captions are; retrieval: per embedding
+     * space ("aligned" when the model has the heads, "pooled" always), the held-out retrieval figures.
+     */
+    public record Report(List<CaptionResult> captions, List<CaptionResult> answers, List<PerplexityResult> perplexity, String routing,
+                         Map<String, List<Retrieval.Result>> retrieval) {}
 
     /** The visual-chat question of the evaluation (one of the VQA objective's templates). */
     public static final String QUESTION = "What is in this picture?";
@@ -62,7 +66,12 @@ public final class Evaluator {
             if (s.hasImages() || corpus.examples(Split.TEST, s).isEmpty()) continue;
             ppl.add(perplexity(s, maxTexts, stats));
         }
-        return new Report(caps, answers, ppl, stats.summary());
+        Map<String, List<Retrieval.Result>> retrieval = new LinkedHashMap<>();
+        for (Embedder.Space space : Embedder.Space.values()) {
+            if (space == Embedder.Space.ALIGNED && !model.config.aligned()) continue;
+            retrieval.put(space.name().toLowerCase(Locale.ROOT), new Retrieval(new Embedder(model, tok, space), corpus, maxCaptions).run());
+        }
+        return new Report(caps, answers, ppl, stats.summary(), retrieval);
     }
 
     /**

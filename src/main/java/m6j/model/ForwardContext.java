@@ -10,7 +10,8 @@ import java.util.function.UnaryOperator;
 /**
  * Per-forward state: training or not (capacity factor), the summed auxiliary losses, optional routing statistics,
  * and what is applied to the model from outside: the expert exchange, where block weights come from (the layer
- * store), which blocks are recomputed in backward, and the tape that runs the backward across all of them.
+ * store), which blocks are recomputed in backward, the gather of a batch-wide loss's rows from other ranks, and the
+ * tape that runs the backward across all of them.
  */
 public final class ForwardContext {
     public final boolean training;
@@ -23,6 +24,7 @@ public final class ForwardContext {
     private Set<Integer> checkpointed = Set.of();
     private LayerStore store = LayerStore.RESIDENT;
     private Lora adapter;
+    private RowGather gather = RowGather.LOCAL;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -73,6 +75,14 @@ public final class ForwardContext {
         adapter = a;
         return this;
     }
+
+    /** How a loss over the whole batch gathers rows from the other data-parallel ranks (the itc objective). */
+    public ForwardContext gather(RowGather g) {
+        gather = g;
+        return this;
+    }
+
+    public RowGather gather() { return gather; }
 
     /** W of module with the adapter's low-rank update folded in (the token embedding, used as a lookup and tied output). */
     Tensor weight(String module, Tensor w) { return adapter == null ? w : adapter.weight(module, w); }

@@ -6,7 +6,7 @@ package m6j.model;
  */
 public record M6Config(String name, int vocabSize, int dModel, int nLayers, int nHeads, int dFF,
                        int maxTextLen, int imageSize, int patchSize, int channels,
-                       MoeConfig moe, boolean shareLayers) {
+                       MoeConfig moe, boolean shareLayers, int itcDim) {
     public M6Config {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("name is required");
         if (vocabSize < 1 || dModel < 1 || nLayers < 1 || nHeads < 1 || dFF < 1 || maxTextLen < 2)
@@ -15,7 +15,11 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
         if (patchSize < 1 || imageSize % patchSize != 0) throw new IllegalArgumentException("imageSize must be a multiple of patchSize");
         if (channels < 1) throw new IllegalArgumentException("channels must be >= 1");
         if (moe == null) moe = MoeConfig.dense();
+        if (itcDim < 0) throw new IllegalArgumentException("itcDim must be >= 0 (0: no image-text alignment heads)");
     }
+
+    /** Whether the model has the image-text contrastive heads (itcDim > 0; older configs have none). */
+    public boolean aligned() { return itcDim > 0; }
 
     public int headDim() { return dModel / nHeads; }
 
@@ -24,15 +28,15 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
     public int patchDim() { return channels * patchSize * patchSize; }
 
     public M6Config withVocab(int v) {
-        return new M6Config(name, v, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers);
+        return new M6Config(name, v, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, shareLayers, itcDim);
     }
 
     public M6Config withMoe(MoeConfig m) {
-        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, m, shareLayers);
+        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, m, shareLayers, itcDim);
     }
 
     public M6Config withShareLayers(boolean share) {
-        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, share);
+        return new M6Config(name, vocabSize, dModel, nLayers, nHeads, dFF, maxTextLen, imageSize, patchSize, channels, moe, share, itcDim);
     }
 
 
@@ -43,6 +47,7 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
         long ln = 4 * d;
         long dense = 2 * d * f + f + d;
         long total = (long) vocabSize * d + (long) maxTextLen * d + (long) patches() * d + patchDim() * d + d + 2 * d;
+        total += 2L * itcDim * d + (itcDim > 0 ? 1 : 0);
         long active = total;
         for (int l = 0; l < nLayers; l++) {
             long blk = attn + ln;

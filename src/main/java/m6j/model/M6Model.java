@@ -5,11 +5,11 @@ import m6j.runtime.Tensors;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
-import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -23,6 +23,8 @@ public final class M6Model {
     public final Params params;
     public final ExpertShard shard;
     private final Tensor tok, posText, posImage, patchW, patchB, lnfW, lnfB;
+    /** Alignment heads (config.aligned()): image and text projections (D, d) and the log of the logit scale. */
+    private final Tensor itcImage, itcText, itcScale;
     private final Block[] blocks;
 
     /** On the device chosen with --device (CPU by default). */
@@ -54,6 +56,14 @@ public final class M6Model {
         for (int l = 0; l < c.nLayers(); l++) blocks[l] = new Block(params, c, l, shard);
         lnfW = params.ones("ln_f.weight", d);
         lnfB = params.zeros("ln_f.bias", d);
+        if (c.aligned()) {                                   // image-text alignment heads (the itc objective)
+            itcImage = params.normal("itc.image.weight", 1 / Math.sqrt(d), c.itcDim(), d);
+            itcText = params.normal("itc.text.weight", 1 / Math.sqrt(d), c.itcDim(), d);
+            itcScale = params.getOrCreate("itc.logit_scale", new long[]{1},
+                    () -> Tensors.ones(params.dtype(), 1).mul(Tensors.scalar(Math.log(1 / 0.07))));   // CLIP's start
+        } else {
+            itcImage = itcText = itcScale = null;
+        }
     }
 
     /** images uint8 (B, H, W, C) -> (B, P, d). */
@@ -142,23 +152,58 @@ public final class M6Model {
         for (var e : params.named().entrySet()) {
             Tensor src = tensors.get(e.getKey());
             if (src == null) throw new IllegalArgumentException(source + ": missing tensor '" + e.getKey() + "'");
-            src = shardOf(e.getKey(), src, e.getValue(), source);
+            src = params.shardOf(e.getKey(), src, e.getValue(), shard, source);
             try (var ng = new NoGradGuard()) {
                 e.getValue().copy_(src.to(e.getValue().scalar_type()));
             }
         }
     }
 
-    /** The slice of a full tensor that this model holds, checking shapes (one-line error naming the source). */
-    public Tensor shardOf(String name, Tensor full, Tensor local, String source) {
-        long[] want = Tensors.shape(local), got = Tensors.shape(full);
-        if (params.isSharded(name) && got.length == want.length && got.length > 0 && got[0] == want[0] * shard.count()) {
-            long[] rest = Arrays.copyOfRange(got, 1, got.length), wrest = Arrays.copyOfRange(want, 1, want.length);
-            if (Arrays.equals(rest, wrest)) return full.narrow(0, want[0] * shard.index(), want[0]);
+    /** Unit embeddings (B, D) of images and of texts in the alignment heads' shared space (either may be null). */
+    public record Aligned(Tensor images, Tensor texts) {}
+
+    /**
+     * images uint8 (B, H, W, C) and/or tokens (B, T) ([BOS text], padded with 0) -> their aligned embeddings. With
+     * both, one forward over [image][text] in which neither sees the other ({@link PrefixMask#separate}): the
+     * image's states are what an image-only forward gives and the text's what a text-only one gives. Each side is
+     * mean-pooled (the image over its patches, the text over its tokens), projected by its head, L2-normalised.
+     */
+    public Aligned align(Tensor images, Tensor tokens, ForwardContext ctx) {
+        if (!config.aligned()) throw new IllegalStateException("model " + config.name() + " has no alignment heads (itcDim 0)");
+        int p = images == null ? 0 : config.patches();
+        int[] len = null;
+        Tensor mask = null;                                                   // images alone: attend everywhere
+        if (tokens != null) {
+            long[] counts = Tensors.toLongs(tokens.ne(Tensors.scalar(0)).sum(new long[]{1}, false, new ScalarTypeOptional()));
+            len = new int[counts.length];
+            for (int i = 0; i < len.length; i++) len[i] = (int) Math.max(1, counts[i]);
+            mask = PrefixMask.separate(p, len, (int) tokens.size(1));
         }
-        if (!Arrays.equals(want, got))
-            throw new IllegalArgumentException(source + ": tensor '" + name + "' has shape " + Arrays.toString(got)
-                    + ", model expects " + Arrays.toString(want));
-        return full;
+        Tensor h = forward(images, tokens, 0, mask, null, ctx);                                  // (B, P+T, d)
+        Tensor img = null, txt = null;
+        if (images != null) {
+            Tensor pooled = h.narrow(1, 0, p).mean(new long[]{1}, false, new ScalarTypeOptional());    // (B, d)
+            img = unit(torch.linear(pooled, itcImage));                                              // (B, D)
+        }
+        if (tokens != null) {
+            Tensor keep = Devices.like(h, tokens.ne(Tensors.scalar(0))).to(h.scalar_type()).unsqueeze(2);   // (B, T, 1)
+            Tensor n = Devices.like(h, Tensors.floats(toFloats(len), len.length, 1)).to(h.scalar_type());    // (B, 1)
+            Tensor pooled = h.narrow(1, p, tokens.size(1)).mul(keep).sum(new long[]{1}, false, new ScalarTypeOptional()).div(n);
+            txt = unit(torch.linear(pooled, itcText));
+        }
+        return new Aligned(img, txt);
+    }
+
+    /** exp of the learned log logit scale, at most 100 (CLIP's bound: a larger scale only sharpens noise). */
+    public Tensor alignmentScale() { return itcScale.clamp_max(Tensors.scalar(Math.log(100))).exp(); }
+
+    private static Tensor unit(Tensor x) {
+        return x.div(x.pow(Tensors.scalar(2)).sum(new long[]{-1}, true, new ScalarTypeOptional()).clamp_min(Tensors.scalar(1e-12)).sqrt());
+    }
+
+    private static float[] toFloats(int[] a) {
+        float[] f = new float[a.length];
+        for (int i = 0; i < a.length; i++) f[i] = a[i];
+        return f;
     }
 }

@@ -24,6 +24,7 @@ public final class Presets {
             ObjectNode o = n.deepCopy();
             if (!o.has("moe")) o.set("moe", Json.MAPPER.valueToTree(MoeConfig.dense()));
             if (!o.has("shareLayers")) o.put("shareLayers", false);
+            if (!o.has("itcDim")) o.put("itcDim", 0);                   // configs from before the alignment heads
             return Json.MAPPER.treeToValue(o, M6Config.class);
         } catch (IOException e) {
             throw new IllegalArgumentException("bad model config: " + e.getMessage(), e);

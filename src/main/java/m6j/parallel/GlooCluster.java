@@ -4,6 +4,7 @@ import m6j.model.ExpertShard;
 import m6j.model.ForwardContext;
 import m6j.model.M6Model;
 import m6j.model.Params;
+import m6j.model.RowGather;
 import m6j.optim.AdamW;
 import m6j.runtime.Tensors;
 import m6j.train.Cluster;
@@ -11,6 +12,7 @@ import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -41,7 +43,40 @@ public final class GlooCluster implements Cluster {
     @Override public boolean writesShard() { return g.strategy.dpIndex(rank()) == 0; }
 
     @Override public ForwardContext trainContext() {
-        return new ForwardContext(true, null, g.strategy.ep() > 1 ? new ExpertParallel(g, stats) : null);
+        return new ForwardContext(true, null, g.strategy.ep() > 1 ? new ExpertParallel(g, stats) : null)
+                .gather(world() > 1 ? rows : RowGather.LOCAL);
+    }
+
+    private final RowGather rows = new RowGather() {
+        @Override public Tensor gather(Tensor local) { return gatherRows(local); }
+
+        @Override public Tensor shared(Tensor t) {
+            double w = world();
+            return t.div(Tensors.scalar(w)).add(t.detach().mul(Tensors.scalar((w - 1) / w)));
+        }
+    };
+
+    /**
+     * Every rank's rows (B, ...) in rank order (world*B, ...), by one all-reduce of a zero tensor into which each rank
+     * wrote its own rows; then this rank's rows are replaced by local itself, so autograd reaches them (RowGather).
+     */
+    private Tensor gatherRows(Tensor local) {
+        long b = local.size(0), off = b * rank();
+        long[] shape = Tensors.shape(local);
+        shape[0] = b * world();
+        Tensor all;
+        try (NoGradGuard ng = new NoGradGuard()) {
+            all = torch.zeros(shape, new TensorOptions(local.scalar_type()));
+            all.narrow(0, off, b).copy_(local.detach());
+            long t0 = System.nanoTime();
+            g.allreduce(g.world, all, ReduceOp.RedOpType.SUM);
+            stats.allreduce(System.nanoTime() - t0, 2 * all.nbytes());
+        }
+        TensorVector parts = new TensorVector();
+        if (off > 0) parts.push_back(all.narrow(0, 0, off));
+        parts.push_back(local);
+        if (off + b < shape[0]) parts.push_back(all.narrow(0, off + b, shape[0] - off - b));
+        return torch.cat(parts, 0);
     }
 
     @Override public void beginStep(int step) { g.heartbeat(step); }

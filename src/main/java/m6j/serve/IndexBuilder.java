@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import m6j.infer.Embedder;
 import m6j.data.Corpus;
 import m6j.data.Example;
 import m6j.data.Source;

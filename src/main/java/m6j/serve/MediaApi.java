@@ -56,7 +56,7 @@ final class MediaApi {
             ObjectNode d = data.addObject().put("object", "embedding").put("index", i);
             if (format.equals("base64")) d.put("embedding", base64(vecs.get(i)));
             else { ArrayNode a = d.putArray("embedding"); for (float f : vecs.get(i)) a.add(f); }
-            tokens += inputs.get(i).ids() != null ? inputs.get(i).ids().length : s.model.config.patches() + 1;
+            tokens += inputs.get(i).ids() != null ? inputs.get(i).ids().length : s.embedder.imagePositions();
         }
         root.put("model", s.opt.modelId());
         root.putObject("usage").put("prompt_tokens", tokens).put("total_tokens", tokens);
@@ -86,7 +86,16 @@ final class MediaApi {
 
     private Input text(String t, String param) {
         if (t.isEmpty()) throw ApiError.invalid(param, "'" + param + "' must not be an empty string.");
-        return new Input(s.embedder.ids(t, param), null);
+        return new Input(ids(t, param), null);
+    }
+
+    /** [BOS text] ids for the embedder; 400 when the text does not fit the context. */
+    private int[] ids(String text, String param) {
+        try {
+            return s.embedder.ids(text);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.invalid(param, "context_length_exceeded", e.getMessage());
+        }
     }
 
     private int[] tokens(JsonNode arr, String param) {
@@ -152,7 +161,7 @@ final class MediaApi {
         String text = RequestJson.string(req, "input", "");
         String url = RequestJson.string(req, "image", null);
         if (text.isEmpty() && url == null) throw ApiError.invalid("input", "missing_required_parameter", "Give 'input' (text), 'image' (a data: URL) or both.");
-        if (!text.isEmpty()) s.embedder.ids(text, "input");                // context check
+        if (!text.isEmpty()) ids(text, "input");                           // context check
         byte[] image = url == null ? null : ImageInput.fromUrl(url, s.model.config.imageSize(), "image");
         List<String> labels = req.hasNonNull("labels") ? RequestJson.strings(req.get("labels"), "labels") : s.labels.get(id);
         if (labels == null || labels.isEmpty())

@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import m6j.infer.Embedder;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
@@ -65,7 +66,7 @@ public final class Server implements AutoCloseable {
         this.tok = l.tokenizer();
         this.opt = opt;
         this.index = index;
-        this.embedder = new Embedder(model, tok);
+        this.embedder = Embedder.of(model, tok);
         this.engine = new Engine(model, tok, opt.engine(), metrics);
         this.images = draw ? Imaginer.of(l, engine).orElse(null) : null;
         metrics.gauge("m6j_queue_depth", "Generation requests waiting for a batch slot.", engine::queued);

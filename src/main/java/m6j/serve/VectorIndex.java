@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import m6j.infer.Embedder;
 import com.fasterxml.jackson.core.type.TypeReference;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;

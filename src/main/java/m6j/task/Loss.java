@@ -10,6 +10,8 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.kSum;
 
+import java.util.stream.LongStream;
+
 /** The loss every objective trains with: cross-entropy at the batch's target positions. */
 public final class Loss {
     private Loss() {}
@@ -20,6 +22,7 @@ public final class Loss {
      * VMs page-faulting a 70 MB logits tensor every step made the head 7x slower than the matmul behind it.
      */
     public static Tensor of(M6Model model, Batch b, ForwardContext ctx) {
+        if (b.objective() == Objective.ITC) return contrastive(model, b, ctx);
         Tensor h = model.forward(b.images(), b.tokens(), 0, b.mask(), null, ctx);      // (B, S, d)
         Tensor flat = h.reshape(-1, model.config.dModel());                              // (B*S, d)
         Tensor pos = Devices.like(h, b.lossPositions()), tgt = Devices.like(h, b.targets());
@@ -35,6 +38,20 @@ public final class Loss {
             total = total == null ? l : total.add(l);
         }
         return total.div(Tensors.scalar(n));
+    }
+
+    /**
+     * Symmetric InfoNCE of the batch's images and captions (the itc objective): every image against every caption of
+     * the step's whole batch (rows gathered from all ranks by ctx), cross-entropy towards its own caption and back,
+     * logits scaled by the model's learned temperature.
+     */
+    static Tensor contrastive(M6Model model, Batch b, ForwardContext ctx) {
+        M6Model.Aligned a = model.align(b.images(), b.tokens(), ctx);
+        Tensor img = ctx.gather().gather(a.images()), txt = ctx.gather().gather(a.texts());          // (N, D)
+        long n = img.size(0);
+        Tensor logits = torch.matmul(img, txt.t()).mul(ctx.gather().shared(model.alignmentScale()));   // (N, N)
+        Tensor target = Devices.like(logits, Tensors.longs(LongStream.range(0, n).toArray(), n));
+        return torch.cross_entropy(logits, target).add(torch.cross_entropy(logits.t(), target)).div(Tensors.scalar(2));
     }
 
     /** Per row of the batch, the summed log-likelihood of its targets (how likely the model finds each row's target). */

@@ -119,6 +119,7 @@ public final class TrainData {
                 }
                 case CHAT -> seqs.answer(it.prompt(), it.ids());
                 case CLASSIFY -> seqs.classify(it.ids(), it.label());
+                case ITC -> seqs.caption(it.ids());                            // [BOS caption]: the text side
             });
             if (images != null) images.add(it.image());
         }

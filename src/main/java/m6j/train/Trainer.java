@@ -271,8 +271,11 @@ public final class Trainer {
                 Batch b = data.batch(ob, o.batchSize(), micro, Seeds.random(o.seed(), step, micro));
                 ForwardContext ctx = cluster.trainContext().checkpoint(checkpointLayers).store(state.store()).adapter(state.adapter());
                 Tensor lossT = Loss.of(model, b, ctx);
-                Tensor total = ctx.auxLoss() == null ? lossT : lossT.add(ctx.auxLoss());
-                ctx.backward(total.div(Tensors.scalar(micros)));
+                // A batch-wide loss (itc) is the same value on every rank, each differentiating it for its own rows:
+                // summed over ranks those gradients are the whole one, so it is divided by accum, not by micros.
+                Tensor total = lossT.div(Tensors.scalar(ob.batchWide() ? o.accum() : micros));
+                if (ctx.auxLoss() != null) total = total.add(ctx.auxLoss().div(Tensors.scalar(micros)));
+                ctx.backward(total);
                 loss += lossT.item_double();
                 if (ctx.auxLoss() != null) aux += ctx.auxLoss().item_double();
                 tokens += b.positions();

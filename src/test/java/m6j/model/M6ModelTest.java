@@ -101,4 +101,28 @@ class M6ModelTest {
         M6Model m = new M6Model(C, ScalarType.Float, 1);
         assertThat(C.parameterCounts()[0]).isEqualTo(m.params.count());
     }
+
+    /**
+     * The alignment heads' joint forward over [image][text] (the itc objective) gives what the image alone and the
+     * padded texts alone give: neither side sees the other, and pads change nothing.
+     */
+    @Test void alignedImageAndTextAreEmbeddedApartInOneForward() {
+        M6Model m = new M6Model(C, ScalarType.Float, 7);
+        Tensor img = torch.cat(Tensors.vector(image(1), image(2)), 0);                        // (2, 8, 8, 3)
+        Tensor toks = Tensors.longs(new long[]{1, 5, 9, 0, 0, 1, 7, 3, 4, 2}, 2, 5);            // row 0 padded
+        try (NoGradGuard ng = new NoGradGuard()) {
+            M6Model.Aligned both = m.align(img, toks, ForwardContext.eval());
+            M6Model.Aligned images = m.align(img, null, ForwardContext.eval());
+            M6Model.Aligned texts = m.align(null, toks, ForwardContext.eval());
+            M6Model.Aligned short0 = m.align(null, Tensors.longs(new long[]{1, 5, 9}, 1, 3), ForwardContext.eval());
+            assertThat(both.images().sub(images.images()).abs().max().item_double()).isLessThan(1e-5);
+            assertThat(both.texts().sub(texts.texts()).abs().max().item_double()).isLessThan(1e-5);
+            assertThat(texts.texts().narrow(0, 0, 1).sub(short0.texts()).abs().max().item_double()).isLessThan(1e-5);
+            assertThat(both.images().norm().item_double()).isCloseTo(Math.sqrt(2), Assertions.within(1e-4));  // unit rows
+            // and the two sides do differ: changing the image changes the image side only
+            M6Model.Aligned other = m.align(torch.cat(Tensors.vector(image(3), image(2)), 0), toks, ForwardContext.eval());
+            assertThat(other.images().narrow(0, 0, 1).sub(both.images().narrow(0, 0, 1)).abs().max().item_double()).isGreaterThan(1e-3);
+            assertThat(other.texts().sub(both.texts()).abs().max().item_double()).isLessThan(1e-6);
+        }
+    }
 }

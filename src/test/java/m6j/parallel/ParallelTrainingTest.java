@@ -73,16 +73,19 @@ class ParallelTrainingTest {
         try (ServerSocket s = new ServerSocket(0)) { return s.getLocalPort(); }
     }
 
-    static double[] losses(Path run) throws IOException {
+    static double[] losses(Path run) throws IOException { return column(run, "loss"); }
+
+    /** One field of every step in metrics.jsonl. */
+    static double[] column(Path run, String field) throws IOException {
         return Files.readAllLines(run.resolve("metrics.jsonl")).stream().filter(l -> !l.isBlank())
-                .mapToDouble(l -> { try { return Json.MAPPER.readTree(l).path("loss").asDouble(); } catch (IOException e) { throw new RuntimeException(e); } })
+                .mapToDouble(l -> { try { return Json.MAPPER.readTree(l).path(field).asDouble(); } catch (IOException e) { throw new RuntimeException(e); } })
                 .toArray();
     }
 
     static void assertSameLosses(double[] got, double[] want) {
         assertThat(got).hasSameSizeAs(want);
         for (int i = 0; i < want.length; i++)
-            assertThat(Math.abs(got[i] - want[i]) / Math.abs(want[i])).as("relative loss difference at step %d (%f vs %f)", i, got[i], want[i])
+            assertThat(Math.abs(got[i] - want[i]) / Math.abs(want[i])).as("relative difference at step %d (%f vs %f)", i, got[i], want[i])
                     .isLessThan(1e-4);
     }
 
@@ -156,6 +159,38 @@ class ParallelTrainingTest {
         epArgs.add("--resume");
         assertThat(launch(2, epArgs)).isZero();
         assertSameTensors(Lora.load(Checkpoint.resolve(ep), m).params.named(), a);
+    }
+
+    /**
+     * The itc objective at dp=2 and at ep=2 (batch 4 per rank, negatives gathered from both) equals one process with
+     * batch 8: the same 8x8 logits, and gradients that reach every rank's own rows. A gather without them, or a
+     * loss scaled as a per-rank mean, would drift from step 2 on. MoE balance losses are off: they are per rank.
+     */
+    @Test void contrastiveNegativesAreGatheredWithTheirGradients() throws IOException {
+        Path cfg = dir.resolve("micro-moe-itc.json");
+        Presets.write(TestPresets.get("micro-moe", Map.of("moe.auxLossWeight", 0.0, "moe.zLossWeight", 0.0)), cfg);
+        Function<Path, List<String>> itc = r -> {
+            List<String> a = train(r, 6);
+            a.set(a.indexOf("--config") + 1, cfg.toString());
+            a.set(a.indexOf("--mixture") + 1, "itc=1");
+            a.set(a.indexOf("--lr") + 1, "5e-4");
+            return a;
+        };
+        Path one = dir.resolve("itc-one"), dp = dir.resolve("itc-dp2"), ep = dir.resolve("itc-ep2");
+        List<String> oneArgs = itc.apply(one);
+        oneArgs.set(oneArgs.indexOf("--batch-size") + 1, "8");
+        assertThat(run(oneArgs)).isZero();
+        List<String> dpArgs = itc.apply(dp);
+        dpArgs.addAll(List.of("--dp", "2"));
+        assertThat(launch(2, dpArgs)).isZero();
+        assertSameLosses(losses(dp), losses(one));
+        assertSameLosses(column(dp, "gradNorm"), column(one, "gradNorm"));      // Adam would hide a scaled gradient
+        List<String> epArgs = itc.apply(ep);
+        epArgs.addAll(List.of("--ep", "2"));
+        assertThat(launch(2, epArgs)).isZero();
+        assertSameLosses(losses(ep), losses(one));
+        assertSameLosses(column(ep, "gradNorm"), column(one, "gradNorm"));
+        assertThat(losses(one)[5]).as("itc loss falls").isLessThan(losses(one)[0]);
     }
 
     static void assertSameTensors(Map<String, Tensor> got, Map<String, Tensor> want) {

@@ -1,5 +1,6 @@
 package m6j.serve;
 
+import m6j.infer.Embedder;
 import m6j.infer.Engine;
 
 import m6j.TestPresets;
@@ -77,7 +78,7 @@ final class ServeFixture {
         new Trainer(CONFIG, o, false, new PrintStream(OutputStream.nullOutputStream())).run(12);
         loaded = Checkpoint.load(run);
         index = base.resolve("index-" + ProcessHandle.current().pid());
-        indexReport = IndexBuilder.build(new Embedder(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
+        indexReport = IndexBuilder.build(Embedder.of(loaded.model(), loaded.tokenizer()), Corpus.open(corpus), index, 40,
                 new PrintStream(OutputStream.nullOutputStream()));
         return loaded;
     }
