@@ -61,11 +61,18 @@ public final class EvalCommand implements Callable<Integer> {
         for (Evaluator.PerplexityResult p : r.perplexity())
             out.printf("  %-15s %7d tokens  model %8.1f   unigram %8.1f   %s%n", p.source().id(), p.tokens(), p.perplexity(),
                     p.unigramPerplexity(), p.perplexity() < p.unigramPerplexity() ? "below baseline" : "NOT below baseline");
-        out.println("Held-out retrieval (exact cosine search; recall@1/5/10, or precision for class->image, vs chance at 10):");
+        out.println("Held-out retrieval (exact cosine search; recall@1/5/10, or precision for class->image; chance @1 and @10):");
         for (var e : r.retrieval().entrySet())
             for (Retrieval.Result x : e.getValue())
-                out.printf("  %-7s %-15s %-32s %5d queries over %5d   %.3f / %.3f / %.3f   chance %.3f%n", e.getKey(), x.source(), x.task(),
-                        x.queries(), x.gallery(), x.at1(), x.at5(), x.at10(), x.chance10());
+                out.printf("  %-7s %-14s %-30s %5d queries over %5d  %.3f %.3f %.3f  chance %.3f %.3f%n", e.getKey(), x.source(), x.task(),
+                        x.queries(), x.gallery(), x.at1(), x.at5(), x.at10(), x.chance1(), x.chance10());
+        for (Evaluator.CaptionResult c : r.captions()) {                     // the two routes to a class, side by side
+            if (!c.byClass()) continue;
+            for (var e : r.retrieval().entrySet())
+                e.getValue().stream().filter(x -> x.source().equals(c.source().id()) && x.task().equals("image->class (en)")).findFirst()
+                        .ifPresent(x -> out.printf("  %s classification: by captioning %.1f%%, by retrieval from class names (%s) %.1f%%%n",
+                                c.source().id(), 100 * c.accuracy(), e.getKey(), 100 * x.at1()));
+        }
         if (!r.routing().isEmpty()) {
             out.println("MoE routing on the evaluation passes (drop rate, share of tokens per expert):");
             for (String line : r.routing().split("\n")) out.println("  " + line);

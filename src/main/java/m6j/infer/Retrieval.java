@@ -24,8 +24,8 @@ import java.util.Map;
  * </ul>
  */
 public final class Retrieval {
-    /** recall (or precision) at 1, 5, 10, and chance at 10. */
-    public record Result(String source, String task, int queries, int gallery, double at1, double at5, double at10, double chance10) {}
+    /** recall (or precision) at 1, 5, 10, and chance at 1 and at 10. */
+    public record Result(String source, String task, int queries, int gallery, double at1, double at5, double at10, double chance1, double chance10) {}
 
     /** Prompt templates for class names; {} is the name with its article ("a sandal"), {zh} the Chinese name. */
     public static final List<String> ENGLISH = List.of("{}", "a photo of {}.", "a picture of {}.", "an image of {}.");
@@ -105,7 +105,7 @@ public final class Retrieval {
         double share = 0;                                    // chance of precision: the mean class share
         for (String l : labels) share += Math.pow(mine.stream().filter(i -> images.get(i).label().equals(l)).count() / (double) mine.size(), 2);
         return List.of(result(s, "image->class (" + lang + ")", mine.size(), labels.size(), i2c),
-                new Result(s.id(), "class->image precision (" + lang + ")", labels.size(), mine.size(), prec[0], prec[1], prec[2], share));
+                new Result(s.id(), "class->image precision (" + lang + ")", labels.size(), mine.size(), prec[0], prec[1], prec[2], share, share));
     }
 
     /** Per label, the normalised mean of its templates' unit embeddings. */
@@ -180,6 +180,6 @@ public final class Retrieval {
     }
 
     private static Result result(Source s, String task, int n, int gallery, int[] hits) {
-        return new Result(s.id(), task, n, gallery, (double) hits[0] / n, (double) hits[1] / n, (double) hits[2] / n, Math.min(1.0, 10.0 / gallery));
+        return new Result(s.id(), task, n, gallery, (double) hits[0] / n, (double) hits[1] / n, (double) hits[2] / n, 1.0 / gallery, Math.min(1.0, 10.0 / gallery));
     }
 }
