@@ -29,8 +29,23 @@ import java.util.List;
 public final class Groups implements AutoCloseable {
     public static final long RENDEZVOUS_MS = Long.getLong("m6j.rendezvousMs", 60_000);
     public static final long COLLECTIVE_MS = Long.getLong("m6j.collectiveMs", 30_000);
+    /**
+     * How long a rank waits at a barrier for the others: the leader may be training the tokenizer or writing a
+     * checkpoint meanwhile, which takes far longer than any collective should, so barriers are not collectives.
+     */
+    public static final long BARRIER_MS = Long.getLong("m6j.barrierMs", 3_600_000);
+
+    /** The three waits, kept apart: ranks arriving, one collective, a barrier around leader-only work. */
+    public record Timeouts(long rendezvousMs, long collectiveMs, long barrierMs) {
+        public static final Timeouts DEFAULT = new Timeouts(RENDEZVOUS_MS, COLLECTIVE_MS, BARRIER_MS);
+
+        public Timeouts {
+            if (rendezvousMs < 1 || collectiveMs < 1 || barrierMs < 1) throw new IllegalArgumentException("timeouts must be >= 1 ms");
+        }
+    }
 
     public final DistEnv env;
+    public final Timeouts timeouts;
     public final Strategy strategy;
     public final Store store;
     public final ProcessGroupGloo world, ep, dp;
@@ -47,9 +62,12 @@ public final class Groups implements AutoCloseable {
         CollectiveFailure(String msg, Throwable cause) { super(msg, cause); }
     }
 
-    public Groups(DistEnv env, Strategy strategy) {
+    public Groups(DistEnv env, Strategy strategy) { this(env, strategy, Timeouts.DEFAULT); }
+
+    public Groups(DistEnv env, Strategy strategy, Timeouts timeouts) {
         Torch.init();
         this.env = env;
+        this.timeouts = timeouts;
         this.strategy = strategy;
         if (strategy.world() != env.world())
             throw new IllegalArgumentException("--dp x --ep = " + strategy.world() + " but WORLD_SIZE is " + env.world());
@@ -105,27 +123,48 @@ public final class Groups implements AutoCloseable {
         }
     }
 
-    /** Every rank checks in; after RENDEZVOUS_MS the missing ranks are named. */
+    /** Every rank checks in; after the rendezvous timeout the missing ranks are named. */
     private void join() {
-        store.add("joined/" + env.rank(), 1);
-        long deadline = System.currentTimeMillis() + RENDEZVOUS_MS;
+        arrive("joined", timeouts.rendezvousMs(), "rendezvous at " + env.masterAddr() + ":" + env.masterPort());
+    }
+
+    private int barriers;
+
+    /**
+     * Waits until every rank has arrived here, through the store, not a Gloo collective: a rank may wait up to
+     * the barrier timeout for the leader's tokenizer training or checkpoint writing while collectives keep their short timeout.
+     */
+    public void barrier() {
+        arrive("barrier/" + barriers++, timeouts.barrierMs(), "barrier at step " + step);
+    }
+
+    /** Sets key/RANK and polls until key/r exists for every rank r; after ms the missing ranks are named. */
+    private void arrive(String key, long ms, String what) {
+        store.add(key + "/" + env.rank(), 1);
+        long deadline = System.currentTimeMillis() + ms, pause = 1;
         while (true) {
             List<Integer> missing = new ArrayList<>();
             for (int r = 0; r < env.world(); r++) {
                 StringVector k = new StringVector(1);
-                k.put(0, "joined/" + r);
+                k.put(0, key + "/" + r);
                 if (!store.check(k)) missing.add(r);
             }
             if (missing.isEmpty()) return;
             if (System.currentTimeMillis() > deadline)
-                throw new IllegalStateException("rendezvous at " + env.masterAddr() + ":" + env.masterPort() + " timed out after "
-                        + RENDEZVOUS_MS / 1000 + " s: rank(s) " + missing + " never arrived");
-            try { Thread.sleep(50); } catch (InterruptedException e) { Thread.currentThread().interrupt(); return; }
+                throw new CollectiveFailure("rank " + env.rank() + ": " + what + " timed out after " + ms / 1000 + " s: rank(s) "
+                        + missing + " never arrived", null);
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CollectiveFailure("rank " + env.rank() + ": interrupted at " + what, e);
+            }
+            pause = Math.min(50, pause * 2);
         }
     }
 
     private ProcessGroupGloo group(Store s, int rank, int size, String host) {
-        ProcessGroupGloo.Options o = own(ProcessGroupGloo.Options.create(new Milliseconds(COLLECTIVE_MS)));
+        ProcessGroupGloo.Options o = own(ProcessGroupGloo.Options.create(new Milliseconds(timeouts.collectiveMs())));
         o.devices().push_back(own(ProcessGroupGloo.createDeviceForHostname(host)));
         gcHook();
         return own(new ProcessGroupGloo(s, rank, size, o));
@@ -162,7 +201,6 @@ public final class Groups implements AutoCloseable {
         run(g.alltoall_base(out, in, new LongVector(), new LongVector()), "all-to-all");
     }
 
-    public void barrier() { run(world.barrier(), "barrier"); }
 
     private void run(Work w, String what) {
         try {
