@@ -4,7 +4,12 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Whether a client still holds its TCP connection to the server. The JDK HttpServer tells a handler nothing
@@ -28,10 +33,47 @@ final class ClientConnection {
     /** How often a handler that waits for model work looks at its connection. */
     static final long POLL_MS = 100;
 
-    /** True when the kernel shows the listening socket on local's port but no established connection from remote's port to it. */
+    /**
+     * One reading of the socket tables: the listening ports, and each connection's state by (local, remote) port.
+     * Shared by every waiting handler: the tables are read at most once per POLL_MS whatever the number of
+     * requests (reading them per request cost requests x connections).
+     */
+    record Snapshot(Set<Integer> listening, Map<Long, Integer> states, long at) {
+        /** The kernel lists the server but not an established connection from remote. */
+        boolean gone(int local, int remote) {
+            if (!listening.contains(local) && !states.containsKey(key(local, remote))) return false;  // cannot tell
+            return states.getOrDefault(key(local, remote), -1) != ESTABLISHED;
+        }
+    }
+
+    private static Snapshot last, previous;
+    static final AtomicLong READS = new AtomicLong();
+
+    /**
+     * True when the latest two readings (POLL_MS apart) both show no established connection from remote to local.
+     * One reading is not enough: /proc/net/tcp is not read atomically, and while sockets open and close an entry
+     * can be missed, which cancelled a healthy request.
+     */
     static boolean gone(InetSocketAddress local, InetSocketAddress remote) {
         if (local == null || remote == null) return false;
-        boolean listening = false, seen = false;
+        Snapshot[] s = snapshots();
+        return s[0].gone(local.getPort(), remote.getPort()) && s[1].gone(local.getPort(), remote.getPort());
+    }
+
+    /** {previous, latest}, refreshed when the latest is POLL_MS old; a stale previous is read again at once. */
+    private static synchronized Snapshot[] snapshots() {
+        long now = System.nanoTime();
+        if (last == null || now - last.at() >= POLL_MS * 1_000_000) {
+            previous = last != null && now - last.at() < 3 * POLL_MS * 1_000_000 ? last : read();
+            last = read();
+        }
+        return new Snapshot[]{previous, last};
+    }
+
+    private static Snapshot read() {
+        READS.incrementAndGet();
+        Set<Integer> listening = new HashSet<>();
+        Map<Long, Integer> states = new HashMap<>();
         for (Path table : TABLES) {
             List<String> lines;
             try {
@@ -42,17 +84,16 @@ final class ClientConnection {
             for (int i = 1; i < lines.size(); i++) {
                 // "  sl  local_address rem_address   st ...": addresses as HEXIP:HEXPORT, state in hex
                 String[] f = lines.get(i).trim().split("\\s+", 5);
-                if (f.length < 4 || port(f[1]) != local.getPort()) continue;
-                int state = Integer.parseInt(f[3], 16);
-                if (state == LISTEN) listening = true;
-                else if (port(f[2]) == remote.getPort()) {
-                    if (state == ESTABLISHED) return false;
-                    seen = true;
-                }
+                if (f.length < 4) continue;
+                int lp = port(f[1]), state = Integer.parseInt(f[3], 16);
+                if (state == LISTEN) listening.add(lp);
+                else states.merge(key(lp, port(f[2])), state, (a, b) -> a == ESTABLISHED ? a : b);
             }
         }
-        return listening || seen;
+        return new Snapshot(listening, states, System.nanoTime());
     }
+
+    private static long key(int local, int remote) { return ((long) local << 16) | (remote & 0xffff); }
 
     private static int port(String address) {
         int colon = address.lastIndexOf(':');
