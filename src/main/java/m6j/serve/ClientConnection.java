@@ -50,20 +50,25 @@ final class ClientConnection {
     static final AtomicLong READS = new AtomicLong();
 
     /**
-     * True when the latest two readings (POLL_MS apart) both show no established connection from remote to local.
-     * One reading is not enough: /proc/net/tcp is not read atomically, and while sockets open and close an entry
-     * can be missed, which cancelled a healthy request.
+     * True when the latest two readings (POLL_MS apart), both begun after {@code since} (a System.nanoTime() at
+     * which the connection was known to exist, e.g. when its request arrived), show no established connection from
+     * remote to local. A reading from before the connection existed does not list it and proves nothing: shared
+     * readings up to POLL_MS old once made every new request look gone. One reading is not enough either:
+     * /proc/net/tcp is not read atomically, and while sockets open and close an entry can be missed.
      */
-    static boolean gone(InetSocketAddress local, InetSocketAddress remote) {
+    static boolean gone(InetSocketAddress local, InetSocketAddress remote, long since) {
         if (local == null || remote == null) return false;
-        Snapshot[] s = snapshots();
-        return s[0].gone(local.getPort(), remote.getPort()) && s[1].gone(local.getPort(), remote.getPort());
+        Snapshot[] s = snapshots(since);
+        return s[0].at() - since > 0 && s[0].gone(local.getPort(), remote.getPort()) && s[1].gone(local.getPort(), remote.getPort());
     }
 
-    /** {previous, latest}, refreshed when the latest is POLL_MS old; a stale previous is read again at once. */
-    private static synchronized Snapshot[] snapshots() {
+    /**
+     * {previous, latest}, refreshed when the latest is POLL_MS old or older than {@code since} (at most one extra
+     * reading per new connection); a stale previous is read again at once.
+     */
+    private static synchronized Snapshot[] snapshots(long since) {
         long now = System.nanoTime();
-        if (last == null || now - last.at() >= POLL_MS * 1_000_000) {
+        if (last == null || now - last.at() >= POLL_MS * 1_000_000 || last.at() - since <= 0) {
             previous = last != null && now - last.at() < 3 * POLL_MS * 1_000_000 ? last : read();
             last = read();
         }
@@ -72,6 +77,7 @@ final class ClientConnection {
 
     private static Snapshot read() {
         READS.incrementAndGet();
+        long at = System.nanoTime();                    // the start: a connection made during the reading may be missed
         Set<Integer> listening = new HashSet<>();
         Map<Long, Integer> states = new HashMap<>();
         for (Path table : TABLES) {
@@ -90,7 +96,7 @@ final class ClientConnection {
                 else states.merge(key(lp, port(f[2])), state, (a, b) -> a == ESTABLISHED ? a : b);
             }
         }
-        return new Snapshot(listening, states, System.nanoTime());
+        return new Snapshot(listening, states, at);
     }
 
     private static long key(int local, int remote) { return ((long) local << 16) | (remote & 0xffff); }

@@ -15,6 +15,8 @@ final class Exchange {
     private int status;
     private OutputStream sse;
 
+    private final long arrived = System.nanoTime();    // the connection existed by now
+
     Exchange(HttpExchange http) { this.http = http; }
 
     int status() { return status; }
@@ -81,7 +83,7 @@ final class Exchange {
     boolean streaming() { return sse != null; }
 
     /** True once the client has closed or reset its connection (see {@link ClientConnection}). */
-    boolean clientGone() { return ClientConnection.gone(http.getLocalAddress(), http.getRemoteAddress()); }
+    boolean clientGone() { return ClientConnection.gone(http.getLocalAddress(), http.getRemoteAddress(), arrived); }
 
     /** One `data:` event, flushed; throws when the client has gone. */
     void event(Object data) throws IOException { rawEvent(new String(RequestJson.bytes(data), StandardCharsets.UTF_8)); }

@@ -25,11 +25,12 @@ class ClientConnectionTest {
             try (Socket accepted = server.accept()) {
                 InetSocketAddress local = (InetSocketAddress) accepted.getLocalSocketAddress(),
                         remote = (InetSocketAddress) accepted.getRemoteSocketAddress();
+                long since = System.nanoTime();
                 Thread.sleep(2 * ClientConnection.POLL_MS);
                 long before = ClientConnection.READS.get(), t0 = System.nanoTime();
                 ExecutorService pool = Executors.newFixedThreadPool(16);
                 List<Future<Boolean>> asks = new ArrayList<>();
-                for (int i = 0; i < 400; i++) asks.add(pool.submit(() -> ClientConnection.gone(local, remote)));
+                for (int i = 0; i < 400; i++) asks.add(pool.submit(() -> ClientConnection.gone(local, remote, since)));
                 for (Future<Boolean> f : asks) assertThat(f.get()).as("a connected client").isFalse();
                 pool.shutdown();
                 long reads = ClientConnection.READS.get() - before, intervals = (System.nanoTime() - t0) / 1_000_000 / ClientConnection.POLL_MS;
@@ -39,7 +40,7 @@ class ClientConnectionTest {
                 boolean seen = false;
                 for (int i = 0; i < 30 && !seen; i++) {
                     Thread.sleep(ClientConnection.POLL_MS);
-                    seen = ClientConnection.gone(local, remote);
+                    seen = ClientConnection.gone(local, remote, since);
                 }
                 assertThat(seen).as("closed client seen gone").isTrue();
             }
