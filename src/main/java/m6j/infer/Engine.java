@@ -38,7 +38,9 @@ import java.util.function.BooleanSupplier;
  * (so an image being drawn never stalls a text stream; requests for different adapters of the model decode in one
  * sub-batch per adapter); finished, cancelled and timed-out requests leave and free
  * their slots at once. Decoding never drops MoE tokens ({@link ForwardContext#serving}), so a request's output does
- * not depend on what shares its batch. Other model work (embeddings) runs between steps through {@link #call}.
+ * not depend on what shares its batch. Other model work (embeddings, search, images' encoders)
+ * runs between steps through {@link #call}, one task per decode step while sequences run, from a queue as bounded as
+ * the requests' (BUSY when full).
  * The CLI (generate, caption, imagine, eval), the benchmarks and the server all decode through here.
  */
 public final class Engine implements AutoCloseable {
@@ -78,7 +80,7 @@ public final class Engine implements AutoCloseable {
     private final RoutingStats routing;
     private final int eos, textVocab, codeOffset, codebook;
     private final ArrayBlockingQueue<Request> pending;
-    private final LinkedBlockingQueue<FutureTask<?>> tasks = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<FutureTask<?>> tasks;
     private final List<Request> active = new ArrayList<>();
     private final boolean[] used;
     private final Object wake = new Object();
@@ -102,6 +104,7 @@ public final class Engine implements AutoCloseable {
         this.codeOffset = tok.vocabSize();
         this.codebook = Math.max(0, model.config.vocabSize() - codeOffset);
         this.pending = new ArrayBlockingQueue<>(opt.maxQueue());
+        this.tasks = new LinkedBlockingQueue<>(opt.maxQueue());
         this.used = new boolean[opt.maxBatch()];
         worker = new Thread(this::loop, "m6j-engine");
         worker.setDaemon(true);
@@ -119,6 +122,9 @@ public final class Engine implements AutoCloseable {
 
     /** Requests waiting for a slot. */
     public int queued() { return pending.size(); }
+
+    /** Model tasks ({@link #call}) waiting for the engine thread. */
+    public int tasksWaiting() { return tasks.size(); }
 
     /** Requests in the running batch. */
     public int running() { return active.size(); }
@@ -206,7 +212,7 @@ public final class Engine implements AutoCloseable {
     public <T> T call(Callable<T> work, BooleanSupplier abandoned) throws Exception {
         if (!running) throw EngineException.unavailable("the engine is not running: " + failure());
         FutureTask<T> f = new FutureTask<>(work);
-        tasks.add(f);
+        if (!tasks.offer(f)) throw EngineException.busy(1 + tasks.size() / Math.max(1, opt.maxBatch()));
         signal();
         long deadline = System.nanoTime() + opt.timeoutMs() * 1_000_000L;
         try {
@@ -239,7 +245,11 @@ public final class Engine implements AutoCloseable {
             pool = model.newCache(opt.maxBatch(), model.config.patches() + model.config.maxTextLen());
             while (running) {
                 FutureTask<?> t;
-                while ((t = tasks.poll()) != null) try (PointerScope s = new PointerScope()) { t.run(); }
+                // While sequences decode, one task per step: a queue of embedding or search work never stalls streams.
+                while ((t = tasks.poll()) != null) {
+                    try (PointerScope s = new PointerScope()) { t.run(); }
+                    if (!active.isEmpty()) break;
+                }
                 admit();
                 if (!active.isEmpty()) step();
                 else synchronized (wake) {

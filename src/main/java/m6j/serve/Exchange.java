@@ -16,6 +16,8 @@ final class Exchange {
     private OutputStream sse;
 
     private final long arrived = System.nanoTime();    // the connection existed by now
+    private Admission admission;
+    private int reserved;                               // KiB of the admission budget this exchange holds
 
     Exchange(HttpExchange http) { this.http = http; }
 
@@ -23,30 +25,58 @@ final class Exchange {
 
     String path() { return http.getRequestURI().getPath(); }
 
-    /** The body, at most max bytes (413 past that; the rest is drained so the client reads the answer). */
-    byte[] body(long max) throws IOException {
-        String len = http.getRequestHeaders().getFirst("Content-Length");
+    /**
+     * The body, at most max bytes (413 past that; up to max of the rest is drained through a fixed buffer so the
+     * client reads the answer). Its bytes are reserved from the admission budget first, held until the exchange closes.
+     */
+    byte[] body(long max, Admission admission) throws IOException {
+        long declared = declaredLength();
         InputStream in = http.getRequestBody();
-        if (len != null) {
-            long n;
-            try { n = Long.parseLong(len.trim()); } catch (NumberFormatException e) { n = -1; }
-            if (n > max) { drain(in, 64L << 20); throw tooLarge(max); }
+        if (declared > max) { drain(in, max); throw tooLarge(max); }
+        reserved += admission.reserve(declared >= 0 ? declared : max);
+        this.admission = admission;
+        if (declared >= 0) {                            // exactly the declared bytes: no doubling buffer
+            byte[] b = new byte[(int) declared];
+            for (int at = 0, r; at < b.length; at += r)
+                if ((r = in.read(b, at, b.length - at)) < 0) throw new IOException("body ended after " + at + " of " + declared + " bytes");
+            return b;
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buf = new byte[16384];
         int r;
         while ((r = in.read(buf)) > 0) {
             out.write(buf, 0, r);
-            if (out.size() > max) { drain(in, 64L << 20); throw tooLarge(max); }
+            if (out.size() > max) { drain(in, max); throw tooLarge(max); }
         }
         return out.toByteArray();
+    }
+
+    /** Reserves more of the admission budget for this exchange (its parsed request), given back on close. */
+    void reserve(long bytes) {
+        if (admission != null) reserved += admission.reserve(bytes);
+    }
+
+    /** Reads and drops up to cap bytes of a body that will not be used, through a fixed buffer. */
+    void discardBody(long cap) {
+        try {
+            drain(http.getRequestBody(), cap);
+        } catch (IOException ignored) {
+            // nothing to drain
+        }
+    }
+
+    /** Content-Length, or -1 when absent or not a number (chunked). */
+    private long declaredLength() {
+        String len = http.getRequestHeaders().getFirst("Content-Length");
+        if (len == null) return -1;
+        try { return Long.parseLong(len.trim()); } catch (NumberFormatException e) { return -1; }
     }
 
     private static void drain(InputStream in, long cap) throws IOException {
         byte[] buf = new byte[65536];
         long total = 0;
         int r;
-        while (total < cap && (r = in.read(buf)) > 0) total += r;
+        while (total < cap && (r = in.read(buf, 0, (int) Math.min(buf.length, cap - total))) > 0) total += r;
     }
 
     private static ApiError tooLarge(long max) {
@@ -100,5 +130,7 @@ final class Exchange {
             // client gone
         }
         http.close();
+        if (admission != null) admission.release(reserved);
+        reserved = 0;
     }
 }

@@ -1,24 +1,19 @@
 package m6j.serve;
 
-import m6j.data.Images;
+import m6j.data.ImageFiles;
+import m6j.data.Skip;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.Base64;
-import java.util.Iterator;
+import java.util.concurrent.Semaphore;
 import javax.imageio.ImageIO;
-import javax.imageio.ImageReader;
-import javax.imageio.stream.ImageInputStream;
 
-/** Images in requests (data: URLs with base64 PNG/JPEG/GIF/BMP) to the model's RGB bytes, and RGB bytes to PNG. */
+/** Images in requests (data: URLs with base64 PNG/JPEG/GIF/BMP/WebP) to the model's RGB bytes, and RGB bytes to PNG. */
 public final class ImageInput {
-    static final long MAX_PIXELS = 40_000_000L;
-
-    static {
-        ImageIO.setUseCache(false);
-    }
+    /** Image decodes in flight across all requests. */
+    static final Semaphore DECODES = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
 
     private ImageInput() {}
 
@@ -42,32 +37,27 @@ public final class ImageInput {
         return decode(bytes, size, param);
     }
 
+    /**
+     * Through the corpus's bounded decoder (whitelisted readers, sides and pixels checked from the header, the raster
+     * subsampled under {@link ImageFiles#DECODE_BYTES}); at most {@link #DECODES} at once, so concurrent requests
+     * cannot multiply that bound.
+     */
     public static byte[] decode(byte[] bytes, int size, String param) {
         if (bytes.length == 0) throw ApiError.invalid(param, "invalid_image", "Image data is empty.");
+        ImageFiles.Decoded d;
+        DECODES.acquireUninterruptibly();
         try {
-            try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
-                Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-                if (!readers.hasNext()) throw notImage(param);
-                ImageReader r = readers.next();
-                try {
-                    r.setInput(in, true, true);
-                    if ((long) r.getWidth(0) * r.getHeight(0) > MAX_PIXELS)
-                        throw ApiError.invalid(param, "image_too_large", "Image has more than " + MAX_PIXELS + " pixels.");
-                } finally {
-                    r.dispose();
-                }
-            }
-            BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes));
-            if (img == null || img.getWidth() <= 0 || img.getHeight() <= 0) throw notImage(param);
-            return Images.toSquareRgb(img, size);
-        } catch (IOException | RuntimeException e) {
-            if (e instanceof ApiError a) throw a;
-            throw ApiError.invalid(param, "invalid_image", "Image data could not be decoded (corrupt or truncated).");
+            d = ImageFiles.decode(bytes, size);
+        } finally {
+            DECODES.release();
         }
-    }
-
-    private static ApiError notImage(String param) {
-        return ApiError.invalid(param, "invalid_image", "Image data is not a PNG, JPEG, GIF or BMP image.");
+        if (d.rgb() != null) return d.rgb();
+        throw switch (d.skipReason()) {
+            case Skip.TOO_LARGE_IMAGE -> ApiError.invalid(param, "image_too_large", "Image is larger than " + ImageFiles.MAX_SIDE
+                    + " pixels on a side or " + ImageFiles.MAX_PIXELS + " pixels in all.");
+            case Skip.NOT_AN_IMAGE, Skip.UNSUPPORTED_IMAGE -> ApiError.invalid(param, "invalid_image", "Image data is not a PNG, JPEG, GIF, BMP or WebP image.");
+            default -> ApiError.invalid(param, "invalid_image", "Image data could not be decoded (corrupt or truncated).");
+        };
     }
 
     /** RGB uint8 (size x size x 3) -> PNG bytes. */

@@ -36,19 +36,20 @@ final class MediaApi {
         int dims = RequestJson.integer(req, "dimensions", s.embedder.dimensions(), 1, Integer.MAX_VALUE);
         if (dims != s.embedder.dimensions())
             throw ApiError.invalid("dimensions", "This model's embeddings have " + s.embedder.dimensions() + " dimensions; other sizes are not supported.");
-        List<float[]> vecs = s.engine.call(() -> {
-            List<float[]> out = new ArrayList<>();
-            for (int from = 0; from < inputs.size(); from += 32) {       // batched forwards of one kind at a time
-                List<Input> part = inputs.subList(from, Math.min(inputs.size(), from + 32));
+        List<float[]> vecs = new ArrayList<>();
+        for (int from = 0; from < inputs.size(); from += 32) {  // one engine task per 32: decode steps run between them
+            List<Input> part = inputs.subList(from, Math.min(inputs.size(), from + 32));
+            vecs.addAll(s.engine.call(() -> {
                 List<int[]> texts = new ArrayList<>();
                 List<byte[]> imgs = new ArrayList<>();
                 for (Input in : part) if (in.image() != null) imgs.add(in.image()); else texts.add(in.ids());
                 Iterator<float[]> t = texts.isEmpty() ? null : s.embedder.texts(texts).iterator();
                 Iterator<float[]> im = imgs.isEmpty() ? null : s.embedder.images(imgs).iterator();
+                List<float[]> out = new ArrayList<>();
                 for (Input in : part) out.add(in.image() != null ? im.next() : t.next());
-            }
-            return out;
-        });
+                return out;
+            }, ex::clientGone));
+        }
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list");
         ArrayNode data = root.putArray("data");
         int tokens = 0;

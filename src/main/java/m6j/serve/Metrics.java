@@ -66,16 +66,21 @@ public final class Metrics implements Engine.Stats {
         return sum / 10.0;
     }
 
+    /** A label value as the text format requires it: backslash, quote and newline escaped. */
+    static String label(String v) {
+        return v.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+
     public String render() {
         StringBuilder b = new StringBuilder();
         b.append("# HELP m6j_requests_total HTTP requests by path and status.\n# TYPE m6j_requests_total counter\n");
         requests.entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> {
             String[] k = e.getKey().split("\u0000");
-            b.append("m6j_requests_total{path=\"").append(k[0]).append("\",status=\"").append(k[1]).append("\"} ").append(e.getValue().get()).append('\n');
+            b.append("m6j_requests_total{path=\"").append(label(k[0])).append("\",status=\"").append(k[1]).append("\"} ").append(e.getValue().get()).append('\n');
         });
         b.append("# HELP m6j_request_duration_seconds HTTP request latency by path.\n# TYPE m6j_request_duration_seconds histogram\n");
         latency.entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> e.getValue().render(b, "m6j_request_duration_seconds", "path=\"" + e.getKey() + "\","));
+                .forEach(e -> e.getValue().render(b, "m6j_request_duration_seconds", "path=\"" + label(e.getKey()) + "\","));
         b.append("# HELP m6j_batch_size Sequences per batched decode step.\n# TYPE m6j_batch_size histogram\n");
         batch.render(b, "m6j_batch_size", "");
         b.append("# HELP m6j_decode_step_seconds Time of one batched decode step.\n# TYPE m6j_decode_step_seconds histogram\n");

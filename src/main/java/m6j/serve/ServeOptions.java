@@ -10,7 +10,7 @@ public record ServeOptions(String host, int port, String apiKey, String modelId,
         if (port < 0 || port > 65535) throw new IllegalArgumentException("--port must be in 0..65535 (0 = any free port)");
         if (apiKey != null && apiKey.isBlank()) throw new IllegalArgumentException("--api-key must not be blank");
         if (modelId == null || modelId.isBlank()) throw new IllegalArgumentException("--model-id must not be empty");
-        if (maxBodyBytes < 1024) throw new IllegalArgumentException("--max-body must be >= 1024 bytes");
+        if (maxBodyBytes < 1024 || maxBodyBytes > (1L << 30)) throw new IllegalArgumentException("--max-body must be in 1024..1073741824 bytes");
         if (maxN < 1 || maxN > 64) throw new IllegalArgumentException("--max-n must be in 1..64");
     }
 

@@ -30,11 +30,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * rule at the edge: whatever a handler throws becomes an OpenAI-style error, 4xx for the client's mistakes.
  */
 public final class Server implements AutoCloseable {
+    /**
+     * The JDK server's own limits against slow clients (read once per process, so set before the first server
+     * starts; a -D on the command line wins): a request must arrive whole, headers and body, within 30 s; a reply
+     * (an SSE stream included) must be taken within 600 s, else the connection is closed and its handler freed;
+     * at most 512 connections at once.
+     */
+    static final Map<String, String> LIMITS = Map.of("sun.net.httpserver.maxReqTime", "30", "sun.net.httpserver.maxRspTime", "600",
+            "jdk.httpserver.maxConnections", "512");
+
+    static {
+        LIMITS.forEach((k, v) -> { if (System.getProperty(k) == null) System.setProperty(k, v); });
+    }
+
     final M6Model model;
     final Tokenizer tok;
     final ServeOptions opt;
     final Engine engine;
     final Metrics metrics = new Metrics();
+    /** Heap that request bodies and parsed requests may hold at once. */
+    final Admission admission = Admission.forHeap();
     final Embedder embedder;
     /** Text -> image on the server's engine, or null when the run does not draw (or drawing is off). */
     final Imaginer images;
@@ -70,9 +85,13 @@ public final class Server implements AutoCloseable {
         this.engine = new Engine(model, tok, opt.engine(), metrics);
         this.images = draw ? Imaginer.of(l, engine).orElse(null) : null;
         metrics.gauge("m6j_queue_depth", "Generation requests waiting for a batch slot.", engine::queued);
+        metrics.gauge("m6j_tasks_waiting", "Embedding, search and classification tasks waiting for the engine thread.", engine::tasksWaiting);
         metrics.gauge("m6j_active_sequences", "Generation requests in the running batch.", engine::running);
         http = HttpServer.create(new InetSocketAddress(opt.host(), opt.port()), 256);
-        pool = Executors.newCachedThreadPool(r -> {
+        // Enough handlers for every request the engine can hold (running + queued) and a few quick ones; more
+        // connections wait unread in the JDK's queue (bounded by jdk.httpserver.maxConnections, see LIMITS).
+        int handlers = Math.min(1024, opt.engine().maxBatch() + opt.engine().maxQueue() + 16);
+        pool = Executors.newFixedThreadPool(handlers, r -> {
             Thread t = new Thread(r, "m6j-http-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
@@ -103,14 +122,23 @@ public final class Server implements AutoCloseable {
         return side + "x" + side;
     }
 
+    /** The routes, as metrics label them: a request's own path never becomes a label (its cardinality is the client's). */
+    static final List<String> ROUTES = List.of("/", "/index.html", "/health", "/metrics", "/v1/models", "/v1/models/{id}",
+            "/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/images/generations", "/v1/search", "/v1/classify");
+
+    static String route(String path) {
+        if (path.startsWith("/v1/models/")) return "/v1/models/{id}";
+        return ROUTES.contains(path) ? path : "other";
+    }
+
     private void handle(Exchange ex) {
         long t0 = System.nanoTime();
         String path = ex.path(), method = ex.http.getRequestMethod();
-        String route = path;
+        String route = route(path);
         try {
             if (path.startsWith("/v1/") && opt.apiKey() != null) {
                 String auth = ex.http.getRequestHeaders().getFirst("Authorization");
-                if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { drainQuietly(ex); throw ApiError.auth(); }
+                if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { ex.discardBody(opt.maxBodyBytes()); throw ApiError.auth(); }
             }
             switch (path) {
                 case "/", "/index.html" -> { get(method); page(ex); }
@@ -125,7 +153,7 @@ public final class Server implements AutoCloseable {
                 case "/v1/classify" -> media.classify(ex, post(ex, method));
                 default -> {
                     if (path.startsWith("/v1/models/")) { get(method); ex.json(200, model(path.substring(11))); }
-                    else { route = "other"; throw ApiError.notFound("Unknown path " + path + "."); }
+                    else throw ApiError.notFound("Unknown path " + path + ".");
                 }
             }
         } catch (ApiError e) {
@@ -167,23 +195,12 @@ public final class Server implements AutoCloseable {
 
     private ObjectNode post(Exchange ex, String method) throws IOException {
         if (!method.equals("POST")) {
-            drainQuietly(ex);
+            ex.discardBody(opt.maxBodyBytes());
             throw new ApiError(405, "invalid_request_error", "method_not_allowed", null, "Use POST for this path.", 0);
         }
-        return RequestJson.parseObject(ex.body(opt.maxBodyBytes()));
-    }
-
-    /** Reads and drops a declared request body (so the client reads our answer instead of a reset connection). */
-    private static void drainQuietly(Exchange ex) {
-        String len = ex.http.getRequestHeaders().getFirst("Content-Length");
-        long n;
-        try { n = len == null ? 0 : Long.parseLong(len.trim()); } catch (NumberFormatException e) { return; }
-        if (n <= 0 || n > (64L << 20)) return;
-        try {
-            ex.http.getRequestBody().readNBytes((int) n);
-        } catch (IOException ignored) {
-            // nothing to drain
-        }
+        RequestJson.Parsed p = RequestJson.parseObject(ex.body(opt.maxBodyBytes(), admission));
+        ex.reserve((long) p.tokens() * Admission.TREE_BYTES_PER_TOKEN);   // the tree lives as long as the request
+        return p.json();
     }
 
     /**
