@@ -36,7 +36,7 @@ final class ServeFixture {
     static final M6Config CONFIG = TestPresets.get("serve-test");
     private static Server server, plain;
     private static Checkpoint.Loaded loaded;
-    static Path corpus, index;
+    static Path corpus, index, run;
     static IndexBuilder.Report indexReport;
 
     private ServeFixture() {}
@@ -67,7 +67,8 @@ final class ServeFixture {
         // Built afresh by every test JVM: a corpus left by older code (another record order) would train another model.
         corpus = base.resolve("corpus-" + ProcessHandle.current().pid());
         CorpusBuilder.build(new CorpusOptions(DataRoots.sample(Path.of(".")), corpus, 32, 0, 0.05, 150), false);
-        Path run = base.resolve("run-" + ProcessHandle.current().pid()), vq = base.resolve("vq-" + ProcessHandle.current().pid());
+        run = base.resolve("run-" + ProcessHandle.current().pid());
+        Path vq = base.resolve("vq-" + ProcessHandle.current().pid());
         Corpus c = Corpus.open(corpus);
         List<byte[]> imgs = c.examples(Split.TRAIN).stream().filter(e -> e.image() != null).map(e -> e.image()).toList();
         new VqTrainer(VqConfig.preset("colour32"), new VqTrainer.Options(vq, 3, 4, 1e-3, 1, 1, 100, 1e9), imgs, imgs.subList(0, 4),
