@@ -26,13 +26,12 @@ final class Exchange {
     String path() { return http.getRequestURI().getPath(); }
 
     /**
-     * The body, at most max bytes (413 past that; up to max of the rest is drained through a fixed buffer so the
-     * client reads the answer). Its bytes are reserved from the admission budget first, held until the exchange closes.
+     * The body, at most max bytes (413 past that; the rest is drained, see DRAIN_CAP). Its bytes are reserved from the admission budget first, held until the exchange closes.
      */
     byte[] body(long max, Admission admission) throws IOException {
         long declared = declaredLength();
         InputStream in = http.getRequestBody();
-        if (declared > max) { drain(in, max); throw tooLarge(max); }
+        if (declared > max) { drain(in, DRAIN_CAP); throw tooLarge(max); }
         reserved += admission.reserve(declared >= 0 ? declared : max);
         this.admission = admission;
         if (declared >= 0) {                            // exactly the declared bytes: no doubling buffer
@@ -46,7 +45,7 @@ final class Exchange {
         int r;
         while ((r = in.read(buf)) > 0) {
             out.write(buf, 0, r);
-            if (out.size() > max) { drain(in, max); throw tooLarge(max); }
+            if (out.size() > max) { drain(in, DRAIN_CAP); throw tooLarge(max); }
         }
         return out.toByteArray();
     }
@@ -56,10 +55,16 @@ final class Exchange {
         if (admission != null) reserved += admission.reserve(bytes);
     }
 
-    /** Reads and drops up to cap bytes of a body that will not be used, through a fixed buffer. */
-    void discardBody(long cap) {
+    /**
+     * A refused body is read and dropped up to this much, through a fixed buffer (heap stays flat; the request time
+     * limit bounds how long), so that a client still sending reads the answer instead of a reset connection.
+     */
+    static final long DRAIN_CAP = 64L << 20;
+
+    /** Reads and drops (up to DRAIN_CAP) a body that will not be used. */
+    void discardBody() {
         try {
-            drain(http.getRequestBody(), cap);
+            drain(http.getRequestBody(), DRAIN_CAP);
         } catch (IOException ignored) {
             // nothing to drain
         }

@@ -138,7 +138,7 @@ public final class Server implements AutoCloseable {
         try {
             if (path.startsWith("/v1/") && opt.apiKey() != null) {
                 String auth = ex.http.getRequestHeaders().getFirst("Authorization");
-                if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { ex.discardBody(opt.maxBodyBytes()); throw ApiError.auth(); }
+                if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { ex.discardBody(); throw ApiError.auth(); }
             }
             switch (path) {
                 case "/", "/index.html" -> { get(method); page(ex); }
@@ -195,7 +195,7 @@ public final class Server implements AutoCloseable {
 
     private ObjectNode post(Exchange ex, String method) throws IOException {
         if (!method.equals("POST")) {
-            ex.discardBody(opt.maxBodyBytes());
+            ex.discardBody();
             throw new ApiError(405, "invalid_request_error", "method_not_allowed", null, "Use POST for this path.", 0);
         }
         RequestJson.Parsed p = RequestJson.parseObject(ex.body(opt.maxBodyBytes(), admission));
