@@ -2,6 +2,7 @@ package m6j.parallel;
 
 import m6j.runtime.Tensors;
 import m6j.runtime.Torch;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
 import org.bytedeco.pytorch.LongVector;
@@ -20,6 +21,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Rendezvous through libtorch's TCPStore and collectives through ProcessGroupGloo: the world group plus the
@@ -57,6 +60,13 @@ public final class Groups implements AutoCloseable {
      * Held for as long as the groups live.
      */
     private final List<Object> owned = new ArrayList<>();
+    /**
+     * Groups not yet closed, reachable from here whatever their callers drop: if the GC found a Groups unreachable,
+     * JavaCPP would free its stores, devices and process groups in whatever order it finds them, a store under a
+     * live process group included (a free() abort seen later in the same JVM). Only {@link #close} frees them.
+     */
+    private static final Set<Groups> OPEN = ConcurrentHashMap.newKeySet();
+    private boolean closed;
 
     public static final class CollectiveFailure extends RuntimeException {
         CollectiveFailure(String msg, Throwable cause) { super(msg, cause); }
@@ -71,6 +81,7 @@ public final class Groups implements AutoCloseable {
         this.strategy = strategy;
         if (strategy.world() != env.world())
             throw new IllegalArgumentException("--dp x --ep = " + strategy.world() + " but WORLD_SIZE is " + env.world());
+        OPEN.add(this);
         store = own(connect(env.masterAddr(), env.masterPort(), env.rank() == 0 && !env.storeHosted(), env.world()));
         gcHook();
         join();
@@ -217,5 +228,17 @@ public final class Groups implements AutoCloseable {
         return i < 0 ? m : m.substring(0, i);
     }
 
-    @Override public void close() {}
+    /**
+     * Frees the native objects, owners before what they hold: each process group (its destructor joins its
+     * threads), then its device and options, its PrefixStore, its store connection, and the rendezvous store last
+     * (for rank 0, the store's server). Call it once no collective is running; after a collective failed, leave the
+     * groups open and exit (they stay reachable, see OPEN).
+     */
+    @Override public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        for (int i = owned.size() - 1; i >= 0; i--) if (owned.get(i) instanceof Pointer p) p.close();
+        owned.clear();
+        OPEN.remove(this);
+    }
 }
