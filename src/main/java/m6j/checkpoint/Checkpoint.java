@@ -22,8 +22,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.math.BigInteger;
-import java.util.regex.Pattern;
+import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -73,7 +72,8 @@ public final class Checkpoint {
 
     /** Renames a complete staging directory into place and keeps the newest keep checkpoints. */
     public static void commit(Path dir, int keep) throws IOException {
-        FileTrees.commitDir(staging(dir), dir);
+        FileTrees.delete(dir);
+        Files.move(staging(dir), dir, StandardCopyOption.ATOMIC_MOVE);
         prune(dir.getParent(), keep);
     }
 
@@ -96,56 +96,14 @@ public final class Checkpoint {
     /** "m.blocks.1.moe.w1" -> "blocks.1.moe.w1" for optimizer keys (sep "."), the key itself for weights. */
     private static String paramName(String key, String sep) { return sep.isEmpty() ? key : key.substring(key.indexOf(sep) + 1); }
 
-    /** step-NNNNNN: at least six digits (step 1,000,000 has seven), ordered by value. */
-    private static final Pattern STEP = Pattern.compile("step-(\\d{6,})");
-
-    /** A run's checkpoint directories, oldest first by step number (staging directories excluded). */
-    static List<Path> steps(Path root) throws IOException {
-        if (!Files.isDirectory(root)) return List.of();
-        try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> STEP.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p))
-                    .sorted(Comparator.comparing(p -> new BigInteger(p.getFileName().toString().substring(5)))).toList();
-        }
-    }
-
-    /**
-     * The newest complete checkpoint of a run: one that {@link #validate}s. Each newer one that does not is named
-     * on stderr with the reason, and resume goes on from the one before it.
-     */
+    /** The newest complete checkpoint of a run. */
     public static Optional<Path> latest(Path runDir) throws IOException {
-        List<Path> all = steps(runDir.resolve("checkpoints"));
-        for (int i = all.size() - 1; i >= 0; i--) {
-            Optional<String> bad = validate(all.get(i));
-            if (bad.isEmpty()) return Optional.of(all.get(i));
-            System.err.println("m6j: skipping incomplete checkpoint " + all.get(i) + ": " + bad.get());
+        Path root = runDir.resolve("checkpoints");
+        if (!Files.isDirectory(root)) return Optional.empty();
+        try (Stream<Path> s = Files.list(root)) {
+            return s.filter(p -> p.getFileName().toString().matches("step-\\d{6}") && Files.isRegularFile(p.resolve(TRAINER)))
+                    .max(Comparator.comparing(p -> p.getFileName().toString()));
         }
-        return Optional.empty();
-    }
-
-    /**
-     * Why a checkpoint directory is not complete, or empty when it is: trainer.json present, no file empty, every
-     * JSON file parses, every safetensors header parses and its tensors lie within the file (a truncated file
-     * fails). Reads headers only, never the tensors.
-     */
-    public static Optional<String> validate(Path dir) {
-        if (!Files.isRegularFile(dir.resolve(TRAINER))) return Optional.of(TRAINER + " is missing");
-        List<Path> files;
-        try (Stream<Path> s = Files.list(dir)) {
-            files = s.filter(Files::isRegularFile).sorted().toList();
-        } catch (IOException e) {
-            return Optional.of("cannot list it: " + e.getMessage());
-        }
-        for (Path f : files) {
-            String name = f.getFileName().toString();
-            try {
-                if (Files.size(f) == 0) return Optional.of(name + " is 0 bytes");
-                if (name.endsWith(".json")) Json.MAPPER.readTree(f.toFile());
-                if (name.endsWith(".safetensors")) new Safetensors.Reader(f).close();
-            } catch (IOException | RuntimeException e) {
-                return Optional.of(name + ": " + (e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0]));
-            }
-        }
-        return Optional.empty();
     }
 
     /** A checkpoint directory itself, or a run directory (its latest checkpoint). */
@@ -229,7 +187,10 @@ public final class Checkpoint {
     }
 
     private static void prune(Path root, int keep) throws IOException {
-        List<Path> all = steps(root);
+        List<Path> all;
+        try (Stream<Path> s = Files.list(root)) {
+            all = s.filter(p -> p.getFileName().toString().matches("step-\\d{6}")).sorted().toList();
+        }
         for (int i = 0; i < all.size() - keep; i++) FileTrees.delete(all.get(i));
     }
 }

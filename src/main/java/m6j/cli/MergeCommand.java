@@ -32,7 +32,7 @@ public final class MergeCommand implements Callable<Integer> {
         Files.createDirectories(tmp);
         Safetensors.write(tmp.resolve(Checkpoint.MODEL), l.model().params.named(), Checkpoint.metadata(0));
         Checkpoint.writeDescription(tmp, l.model().config, l.tokenizer(), Json.MAPPER.createObjectNode().put("mergedFrom", dir.toAbsolutePath().toString()));
-        FileTrees.commitDir(tmp, out);
+        Files.move(tmp, out);
         System.out.println("m6j: merged " + dir + " into " + Lora.describe(dir).base() + " -> " + out);
         return 0;
     }

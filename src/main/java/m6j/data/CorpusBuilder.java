@@ -1,6 +1,5 @@
 package m6j.data;
 
-import m6j.runtime.FileTrees;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -11,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -68,7 +68,8 @@ public final class CorpusBuilder {
                     o.maxPerSource(), stats, shards);
             Path tmp = o.out().resolve(CorpusReport.FILE_NAME + ".tmp");
             Files.writeString(tmp, report.toJson() + "\n", StandardCharsets.UTF_8);
-            FileTrees.replace(tmp, o.out().resolve(CorpusReport.FILE_NAME));
+            Files.move(tmp, o.out().resolve(CorpusReport.FILE_NAME), StandardCopyOption.REPLACE_EXISTING,
+                    StandardCopyOption.ATOMIC_MOVE);
             return report;
         }
     }

@@ -1,6 +1,5 @@
 package m6j.data;
 
-import m6j.runtime.FileTrees;
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.FilterOutputStream;
@@ -13,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -95,7 +95,7 @@ public final class ShardFormat {
             out.flush();
             bytes = counted.count;
         }
-        FileTrees.replace(tmp, target);
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         return new ShardInfo(fileName, split, records.size(), bytes, crc.getValue());
     }
 

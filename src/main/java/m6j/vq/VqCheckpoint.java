@@ -1,6 +1,5 @@
 package m6j.vq;
 
-import m6j.runtime.FileTrees;
 import m6j.runtime.Safetensors;
 import org.bytedeco.pytorch.Tensor;
 
@@ -26,7 +25,7 @@ public final class VqCheckpoint {
         all.putAll(m.buffers.named());
         Path tmp = dir.resolve(MODEL + ".tmp");
         Safetensors.write(tmp, all, Map.of("format", "m6j-vqgan", "preset", m.config.name()));
-        FileTrees.replace(tmp, dir.resolve(MODEL));
+        Files.move(tmp, dir.resolve(MODEL), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         if (d != null) Safetensors.write(dir.resolve(DISC), d.weights.named(), Map.of("format", "m6j-vqgan-disc"));
         m.config.write(dir.resolve(CONFIG));
     }
