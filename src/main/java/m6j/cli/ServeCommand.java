@@ -27,7 +27,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to bind (default: ${DEFAULT-VALUE}).") String host;
     @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0 = any free port).") int port;
     @Option(names = "--api-key", description = "Require 'Authorization: Bearer KEY' on /v1/* (default: $M6J_API_KEY, else none).") String apiKey;
-    @Option(names = "--model-id", description = "Model name clients send (default: m6j-PRESET).") String modelId;
+    @Option(names = {"--served-model-name", "--model-id"}, split = ",", paramLabel = "NAME[,NAME...]",
+            description = "Model names clients may send, the first reported as its id (default: m6j-PRESET); e.g. m6j-tiny,gpt-4o-mini for a client's default.")
+    List<String> modelNames;
     @Option(names = "--index", description = "Vector index directory from 'm6j index build' for /v1/search.") Path index;
     @Option(names = "--max-batch", defaultValue = "32", description = "Sequences decoded together per step (default: ${DEFAULT-VALUE}).") int maxBatch;
     @Option(names = "--max-queue", defaultValue = "256", description = "Waiting sequences before 429 (default: ${DEFAULT-VALUE}).") int maxQueue;
@@ -49,7 +51,8 @@ public final class ServeCommand implements Callable<Integer> {
         Engine.Options so = new Engine.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
-        ServeOptions o = new ServeOptions(host, port, apiKey, modelId != null ? modelId : "m6j-" + l.model().config.name(), maxBody, 8, so);
+        List<String> names = modelNames == null || modelNames.isEmpty() ? List.of("m6j-" + l.model().config.name()) : modelNames;
+        ServeOptions o = new ServeOptions(host, port, apiKey, names.get(0), maxBody, 8, so, names.subList(1, names.size()));
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
         Map<String, Lora> loaded = new LinkedHashMap<>();
         for (var e : adapters.entrySet()) {

@@ -12,6 +12,7 @@ import m6j.model.Lora;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +32,8 @@ final class GenerationApi {
         Lora adapter = s.checkModel(modelOf(req));
         List<String> prompts = RequestJson.strings(RequestJson.required(req, "prompt"), "prompt");
         if (prompts.isEmpty()) throw ApiError.invalid("prompt", "empty_array", "'prompt' must not be an empty array.");
-        Params p = params(req, prompts.size());
+        refuseUnsupported(req, false);
+        Params p = params(req, prompts.size(), false);
         List<Job> jobs = new ArrayList<>();
         for (String pr : prompts) jobs.add(new Job(prefix(pr, "prompt"), null));
         run(ex, req, jobs, p, false, adapter);
@@ -40,7 +42,8 @@ final class GenerationApi {
     void chat(Exchange ex, ObjectNode req) throws IOException {
         Lora adapter = s.checkModel(modelOf(req));
         ChatPrompt cp = ChatPrompt.parse(RequestJson.required(req, "messages"), s.model.config.imageSize());
-        Params p = params(req, 1);
+        refuseUnsupported(req, true);
+        Params p = params(req, 1, true);
         run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true, adapter);
     }
 
@@ -61,10 +64,59 @@ final class GenerationApi {
         return out;
     }
 
-    private Params params(ObjectNode req, int prompts) {
+    /** Parameters both endpoints implement (or that describe the caller, not the output). */
+    private static final Set<String> COMMON = Set.of("model", "max_tokens", "n", "temperature", "top_p", "top_k", "seed", "stream",
+            "stream_options", "stop", "user", "logprobs", "presence_penalty", "frequency_penalty", "logit_bias");
+    private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "metadata", "service_tier", "store",
+            "parallel_tool_calls", "response_format", "tools", "tool_choice", "top_logprobs", "modalities");
+    private static final Set<String> COMPLETIONS = Set.of("prompt", "echo", "best_of", "suffix");
+
+    /**
+     * A parameter this server does not implement is refused (400 unsupported_parameter), never ignored: a client that
+     * asked for JSON or a tool call must not believe it got one. Known parameters pass only at their no-op values.
+     */
+    private static void refuseUnsupported(ObjectNode req, boolean chat) {
+        for (var it = req.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!COMMON.contains(k) && !(chat ? CHAT : COMPLETIONS).contains(k)) throw unsupported(k, "'" + k + "' is not supported by this server.");
+        }
+        JsonNode rf = req.get("response_format");
+        if (rf != null && !rf.isNull() && !rf.path("type").asText("").equals("text"))
+            throw unsupported("response_format", "response_format '" + rf.path("type").asText(rf.toString()) + "' is not supported by this server; only 'text'.");
+        if (req.hasNonNull("tools") && !(req.get("tools").isArray() && req.get("tools").isEmpty()))
+            throw unsupported("tools", "Tools (function calling) are not supported by this server.");
+        JsonNode tc = req.get("tool_choice");
+        if (tc != null && !tc.isNull() && !(tc.isTextual() && (tc.asText().equals("none") || tc.asText().equals("auto"))))
+            throw unsupported("tool_choice", "tool_choice is not supported by this server.");
+        JsonNode lp = req.get("logprobs");
+        if (lp != null && !lp.isNull() && !(lp.isBoolean() && !lp.asBoolean()) && !(lp.isIntegralNumber() && lp.asInt() == 0))
+            throw unsupported("logprobs", "logprobs are not supported by this server.");
+        if (req.path("top_logprobs").asInt(0) != 0) throw unsupported("top_logprobs", "top_logprobs are not supported by this server.");
+        for (String pen : List.of("presence_penalty", "frequency_penalty"))
+            if (req.hasNonNull(pen) && req.get(pen).asDouble(1) != 0) throw unsupported(pen, "'" + pen + "' is not supported by this server (0 only).");
+        if (req.hasNonNull("logit_bias") && !(req.get("logit_bias").isObject() && req.get("logit_bias").isEmpty()))
+            throw unsupported("logit_bias", "logit_bias is not supported by this server.");
+        if (req.path("store").asBoolean(false)) throw unsupported("store", "This server stores no completions ('store' must be false).");
+        if (req.path("echo").asBoolean(false)) throw unsupported("echo", "'echo' is not supported by this server.");
+        if (req.hasNonNull("best_of") && req.get("best_of").asInt(0) != 1) throw unsupported("best_of", "best_of is not supported by this server (1 only).");
+        if (req.hasNonNull("suffix") && !req.get("suffix").asText().isEmpty()) throw unsupported("suffix", "'suffix' (insertion) is not supported by this server.");
+        JsonNode mod = req.get("modalities");
+        if (mod != null && !mod.isNull() && !(mod.isArray() && mod.size() == 1 && mod.get(0).asText().equals("text")))
+            throw unsupported("modalities", "This server answers with text only (modalities ['text']).");
+    }
+
+    private static ApiError unsupported(String param, String message) {
+        return ApiError.invalid(param, "unsupported_parameter", message);
+    }
+
+    /**
+     * chat: no token limit means the rest of the context (OpenAI's chat default), completions keep their default of
+     * 16; a limit past the context is clamped to what is left, not refused.
+     */
+    private Params params(ObjectNode req, int prompts, boolean chat) {
         int ctx = s.model.config.maxTextLen();
-        int max = RequestJson.integer(req, "max_tokens", 16, 1, ctx);
-        if (req.hasNonNull("max_completion_tokens")) max = RequestJson.integer(req, "max_completion_tokens", 16, 1, ctx);
+        int max = RequestJson.integer(req, "max_tokens", chat ? ctx : 16, 1, Integer.MAX_VALUE);
+        if (req.hasNonNull("max_completion_tokens")) max = RequestJson.integer(req, "max_completion_tokens", ctx, 1, Integer.MAX_VALUE);
         int n = RequestJson.integer(req, "n", 1, 1, s.opt.maxN());
         if (n * prompts > s.opt.maxN())
             throw ApiError.invalid("n", "At most " + s.opt.maxN() + " choices per request (prompts x n).");
@@ -79,8 +131,6 @@ final class GenerationApi {
             if (!so.isObject()) throw RequestJson.wrongType("stream_options", "an object", so);
             usage = RequestJson.bool((ObjectNode) so, "include_usage", false);
         }
-        if (RequestJson.bool(req, "logprobs", false) || (req.hasNonNull("logprobs") && req.get("logprobs").isInt() && req.get("logprobs").asInt() > 0))
-            throw ApiError.invalid("logprobs", "unsupported_parameter", "logprobs are not supported by this server.");
         List<String> stop = req.hasNonNull("stop") ? RequestJson.strings(req.get("stop"), "stop").stream().filter(x -> !x.isEmpty()).toList() : List.of();
         if (stop.size() > 4) throw ApiError.invalid("stop", "At most 4 stop sequences.");
         return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop);

@@ -75,7 +75,8 @@ public final class Server implements AutoCloseable {
     /** adapters: low-rank adapters of the loaded model, each served under its name (a model id) next to the base. */
     public Server(Checkpoint.Loaded l, boolean draw, VectorIndex index, ServeOptions opt, Map<String, Lora> adapters) throws IOException {
         for (String name : adapters.keySet())
-            if (name.equals(opt.modelId())) throw new IllegalArgumentException("--adapter name '" + name + "' is the base model's id");
+            if (name.equals(opt.modelId()) || opt.aliases().contains(name))
+                throw new IllegalArgumentException("--adapter name '" + name + "' is one of the base model's names");
         this.adapters = new LinkedHashMap<>(adapters);
         this.model = l.model();
         this.tok = l.tokenizer();
@@ -208,7 +209,7 @@ public final class Server implements AutoCloseable {
      * 404 for any other id (OpenAI's model_not_found).
      */
     Lora checkModel(String id) {
-        if (opt.modelId().equals(id)) return null;
+        if (opt.modelId().equals(id) || opt.aliases().contains(id)) return null;
         Lora a = id == null ? null : adapters.get(id);
         if (a == null)
             throw new ApiError(404, "invalid_request_error", "model_not_found", "model",
@@ -219,6 +220,7 @@ public final class Server implements AutoCloseable {
     /** The base model's id, then the adapters' names. */
     List<String> modelIds() {
         List<String> ids = new ArrayList<>(List.of(opt.modelId()));
+        ids.addAll(opt.aliases());
         ids.addAll(adapters.keySet());
         return ids;
     }
@@ -226,7 +228,7 @@ public final class Server implements AutoCloseable {
     private ObjectNode model(String id) {
         checkModel(id);
         ObjectNode m = RequestJson.MAPPER.createObjectNode().put("id", id).put("object", "model").put("created", created).put("owned_by", "m6j");
-        if (!id.equals(opt.modelId())) m.put("parent", opt.modelId());
+        if (!id.equals(opt.modelId()) && !opt.aliases().contains(id)) m.put("parent", opt.modelId());
         return m;
     }
 

@@ -45,7 +45,7 @@ final class ServeFixture {
     static synchronized Server server() throws Exception {
         if (server == null) {
             Checkpoint.Loaded l = model();
-            ServeOptions o = new ServeOptions("127.0.0.1", 0, KEY, MODEL, 1L << 20, 8, new Engine.Options(16, 64, 60_000));
+            ServeOptions o = new ServeOptions("127.0.0.1", 0, KEY, MODEL, 1L << 20, 8, new Engine.Options(16, 64, 60_000), List.of("gpt-4o-mini"));
             server = new Server(l, true, VectorIndex.open(index), o);
         }
         return server;
