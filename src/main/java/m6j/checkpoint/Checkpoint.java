@@ -22,7 +22,6 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -33,8 +32,9 @@ import java.util.stream.Stream;
 
 /**
  * A checkpoint is a directory RUN/checkpoints/step-NNNNNN holding model.safetensors, optimizer.safetensors,
- * config.json, tokenizer.json and trainer.json (step, seed, data position). It is written under a .tmp name
- * and renamed when complete, so an interrupted save never looks like a checkpoint.
+ * config.json, tokenizer.json and trainer.json (step, seed, data position). It is written under a .tmp name,
+ * fsynced and renamed when complete (FileTrees.commit), so an interrupted save never looks like a checkpoint, not
+ * even after a power loss.
  */
 public final class Checkpoint {
     /** Hugging Face's tokenizer_config.json: special tokens and the chat template (data.ChatTemplate). */
@@ -70,10 +70,10 @@ public final class Checkpoint {
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
     }
 
-    /** Renames a complete staging directory into place and keeps the newest keep checkpoints. */
+    /** Makes a complete staging directory durable, renames it into place and keeps the newest keep checkpoints. */
     public static void commit(Path dir, int keep) throws IOException {
         FileTrees.delete(dir);
-        Files.move(staging(dir), dir, StandardCopyOption.ATOMIC_MOVE);
+        FileTrees.commit(staging(dir), dir);
         prune(dir.getParent(), keep);
     }
 

@@ -16,7 +16,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,8 +31,9 @@ import java.util.function.Supplier;
 /**
  * The safetensors format: 8-byte little-endian header length, a JSON header
  * {name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}, then raw little-endian data.
- * Written to a temp file and renamed, so a reader never sees half a file. Data streams between the file and
- * native tensor memory one tensor at a time, so files larger than memory can be written and read.
+ * Written to a temp file, fsynced and renamed (FileTrees.commit), so a reader never sees half a file, not even after a
+ * power loss. Data streams between the file and native tensor memory one tensor at a time, so files larger than
+ * memory can be written and read.
  */
 public final class Safetensors {
     private static final ObjectMapper JSON = Json.MAPPER;
@@ -101,7 +101,7 @@ public final class Safetensors {
                 if (e.owned()) t.close();
             }
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        FileTrees.commit(tmp, file);
     }
 
     /**
