@@ -23,6 +23,7 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,11 +36,11 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A checkpoint is a directory RUN/checkpoints/step-NNNNNN holding model.safetensors, optimizer.safetensors,
- * config.json, tokenizer.json and trainer.json (step, seed, data position). It is written under a .tmp name,
- * fsynced and renamed when complete (FileTrees.commit), so an interrupted save never looks like a checkpoint; a
- * damaged one (a power loss before these fsyncs existed, a full disk, a copy cut short) fails {@link #validate}
- * and resume takes the one before it.
+ * A checkpoint is a directory RUN/checkpoints/step-NNNNNN (six digits or more) holding model.safetensors,
+ * optimizer.safetensors, config.json, tokenizer.json and trainer.json (step, seed, data position). It is written
+ * under a .tmp name, fsynced and renamed when complete (FileTrees.commit), so an interrupted save never looks like a
+ * checkpoint; a damaged one (a power loss before these fsyncs existed, a full disk, a copy cut short) fails
+ * {@link #validate} and resume takes the one before it.
  */
 public final class Checkpoint {
     /** Hugging Face's tokenizer_config.json: special tokens and the chat template (data.ChatTemplate). */
@@ -47,6 +48,8 @@ public final class Checkpoint {
     public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors",
             CONFIG = "config.json", TOKENIZER = "tokenizer.json", TRAINER = "trainer.json";
 
+    /** step-NNNNNN: %06d gives six digits up to step 999,999 and more after it. */
+    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{6,})");
     private static final Pattern EXPERT_SHARD = Pattern.compile("(.+)-\\d{2}-of-(\\d{2})\\.safetensors");
     /** The JSON files a checkpoint may hold that are read on load; each must parse. */
     private static final Set<String> JSON_FILES = Set.of(CONFIG, TOKENIZER, TOKENIZER_CONFIG, TRAINER, Lora.CONFIG);
@@ -58,7 +61,7 @@ public final class Checkpoint {
     /** What a checkpoint says besides its tensors: the model's config, the tokenizer and trainer.json (null if absent). */
     public record Description(M6Config config, Tokenizer tokenizer, JsonNode trainer) {}
 
-    /** RUN/checkpoints/step-NNNNNN. */
+    /** RUN/checkpoints/step-NNNNNN (seven digits from step 1,000,000 on). */
     public static Path dir(Path runDir, int step) { return runDir.resolve("checkpoints").resolve(String.format("step-%06d", step)); }
 
     /** Where a checkpoint is written before it is complete: its directory with a .tmp suffix. */
@@ -79,11 +82,22 @@ public final class Checkpoint {
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
     }
 
+    /** The step a checkpoint directory's name says, or -1 for any other name (a .tmp staging directory, say). */
+    public static long step(Path dir) {
+        Matcher m = STEP_DIR.matcher(dir.getFileName().toString());
+        if (!m.matches()) return -1;
+        try {
+            return Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            return -1;                                          // more digits than a long: no step we wrote
+        }
+    }
+
     /** Makes a complete staging directory durable, renames it into place and keeps the newest keep checkpoints. */
     public static void commit(Path dir, int keep) throws IOException {
         FileTrees.delete(dir);                                  // this step written before (a resume fell back past it)
         FileTrees.commit(staging(dir), dir);
-        prune(dir.getParent(), keep);
+        prune(dir, keep);
     }
 
     /** "experts-II-of-NN.safetensors" style suffix of expert shard index of n. */
@@ -122,11 +136,11 @@ public final class Checkpoint {
         return Optional.empty();
     }
 
-    /** The checkpoint directories under root (RUN/checkpoints), oldest first. */
+    /** The checkpoint directories under root (RUN/checkpoints), by step, lowest first. */
     private static List<Path> steps(Path root) throws IOException {
         if (!Files.isDirectory(root)) return List.of();
         try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d{6}") && Files.isDirectory(p)).sorted().toList();
+            return s.filter(p -> step(p) >= 0 && Files.isDirectory(p)).sorted(Comparator.comparingLong(Checkpoint::step)).toList();
         }
     }
 
@@ -274,8 +288,14 @@ public final class Checkpoint {
         }
     }
 
-    private static void prune(Path root, int keep) throws IOException {
-        List<Path> all = steps(root);
+    /**
+     * Keeps the newest keep checkpoints up to the one just committed, by step. Any after it were left behind when a
+     * resume fell back past them (damaged, or a lost future): they neither count nor push the new one out, and
+     * are replaced when the run reaches their step.
+     */
+    private static void prune(Path committed, int keep) throws IOException {
+        long upTo = step(committed);
+        List<Path> all = steps(committed.getParent()).stream().filter(p -> step(p) <= upTo).toList();
         for (int i = 0; i < all.size() - keep; i++) FileTrees.delete(all.get(i));
     }
 }

@@ -15,9 +15,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -113,5 +115,41 @@ class CheckpointTest {
     @Test void noCompleteCheckpointMeansNone() throws Exception {
         Files.write(save(20).resolve(Checkpoint.MODEL), new byte[0]);
         assertThat(capturingStderr(() -> Checkpoint.latest(run)).result()).isEmpty();
+    }
+
+    @Test void stepOneMillionIsNewerThan999999() throws Exception {
+        save(999_999);
+        Path million = save(1_000_000);
+        assertThat(million.getFileName().toString()).isEqualTo("step-1000000");
+        assertThat(Checkpoint.step(million)).isEqualTo(1_000_000);
+        assertThat(Checkpoint.step(Checkpoint.staging(million))).as("staging is no checkpoint").isEqualTo(-1);
+        assertThat(name(Checkpoint.latest(run))).isEqualTo("step-1000000");
+    }
+
+    @Test void pruningGoesByStepNumberPastOneMillion() throws IOException {
+        save(999_998, 2);
+        save(999_999, 2);
+        save(1_000_000, 2);
+        save(1_000_001, 2);
+        assertThat(names()).containsExactlyInAnyOrder("step-1000000", "step-1000001");
+    }
+
+    /** After a resume fell back past a damaged step-50, the step-45 it writes next must survive pruning. */
+    @Test void aCheckpointWrittenAfterAFallbackIsNotPrunedForTheDamagedOneAfterIt() throws Exception {
+        save(40);
+        Files.write(save(50).resolve(Checkpoint.MODEL), new byte[0]);
+        assertThat(name(capturingStderr(() -> Checkpoint.latest(run)).result())).isEqualTo("step-000040");
+        save(45, 1);
+        assertThat(names()).containsExactlyInAnyOrder("step-000045", "step-000050");
+        assertThat(name(capturingStderr(() -> Checkpoint.latest(run)).result())).isEqualTo("step-000045");
+        save(50, 1);                                                   // reaching step 50 again replaces the damaged one
+        assertThat(names()).containsExactly("step-000050");
+        assertThat(capturingStderr(() -> Checkpoint.latest(run)).err()).isEmpty();
+    }
+
+    private List<String> names() throws IOException {
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
     }
 }
