@@ -1,5 +1,6 @@
 package m6j.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.data.ChatTemplate;
@@ -22,25 +23,36 @@ import org.bytedeco.pytorch.global.torch;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * A checkpoint is a directory RUN/checkpoints/step-NNNNNN holding model.safetensors, optimizer.safetensors,
- * config.json, tokenizer.json and trainer.json (step, seed, data position). It is written under a .tmp name
- * and renamed when complete, so an interrupted save never looks like a checkpoint.
+ * A checkpoint is a directory RUN/checkpoints/step-NNNNNN (six digits or more) holding model.safetensors,
+ * optimizer.safetensors, config.json, tokenizer.json and trainer.json (step, seed, data position). It is written
+ * under a .tmp name, fsynced and renamed when complete (FileTrees.commit), so an interrupted save never looks like a
+ * checkpoint; a damaged one (a power loss before these fsyncs existed, a full disk, a copy cut short) fails
+ * {@link #validate} and resume takes the one before it.
  */
 public final class Checkpoint {
     /** Hugging Face's tokenizer_config.json: special tokens and the chat template (data.ChatTemplate). */
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors",
             CONFIG = "config.json", TOKENIZER = "tokenizer.json", TRAINER = "trainer.json";
+
+    /** step-NNNNNN: %06d gives six digits up to step 999,999 and more after it. */
+    private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{6,})");
+    private static final Pattern EXPERT_SHARD = Pattern.compile("(.+)-\\d{2}-of-(\\d{2})\\.safetensors");
+    /** The JSON files a checkpoint may hold that are read on load; each must parse. */
+    private static final Set<String> JSON_FILES = Set.of(CONFIG, TOKENIZER, TOKENIZER_CONFIG, TRAINER, Lora.CONFIG);
 
     private Checkpoint() {}
 
@@ -49,7 +61,7 @@ public final class Checkpoint {
     /** What a checkpoint says besides its tensors: the model's config, the tokenizer and trainer.json (null if absent). */
     public record Description(M6Config config, Tokenizer tokenizer, JsonNode trainer) {}
 
-    /** RUN/checkpoints/step-NNNNNN. */
+    /** RUN/checkpoints/step-NNNNNN (seven digits from step 1,000,000 on). */
     public static Path dir(Path runDir, int step) { return runDir.resolve("checkpoints").resolve(String.format("step-%06d", step)); }
 
     /** Where a checkpoint is written before it is complete: its directory with a .tmp suffix. */
@@ -70,11 +82,22 @@ public final class Checkpoint {
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(tmp.resolve(TRAINER).toFile(), trainer);
     }
 
-    /** Renames a complete staging directory into place and keeps the newest keep checkpoints. */
+    /** The step a checkpoint directory's name says, or -1 for any other name (a .tmp staging directory, say). */
+    public static long step(Path dir) {
+        Matcher m = STEP_DIR.matcher(dir.getFileName().toString());
+        if (!m.matches()) return -1;
+        try {
+            return Long.parseLong(m.group(1));
+        } catch (NumberFormatException e) {
+            return -1;                                          // more digits than a long: no step we wrote
+        }
+    }
+
+    /** Makes a complete staging directory durable, renames it into place and keeps the newest keep checkpoints. */
     public static void commit(Path dir, int keep) throws IOException {
-        FileTrees.delete(dir);
-        Files.move(staging(dir), dir, StandardCopyOption.ATOMIC_MOVE);
-        prune(dir.getParent(), keep);
+        FileTrees.delete(dir);                                  // this step written before (a resume fell back past it)
+        FileTrees.commit(staging(dir), dir);
+        prune(dir, keep);
     }
 
     /** "experts-II-of-NN.safetensors" style suffix of expert shard index of n. */
@@ -96,14 +119,93 @@ public final class Checkpoint {
     /** "m.blocks.1.moe.w1" -> "blocks.1.moe.w1" for optimizer keys (sep "."), the key itself for weights. */
     private static String paramName(String key, String sep) { return sep.isEmpty() ? key : key.substring(key.indexOf(sep) + 1); }
 
-    /** The newest complete checkpoint of a run. */
+    /**
+     * The newest checkpoint of a run that validates; each newer one is skipped with a line on stderr saying why,
+     * so a resume falls back to the last complete checkpoint instead of failing on a damaged one.
+     */
     public static Optional<Path> latest(Path runDir) throws IOException {
-        Path root = runDir.resolve("checkpoints");
-        if (!Files.isDirectory(root)) return Optional.empty();
-        try (Stream<Path> s = Files.list(root)) {
-            return s.filter(p -> p.getFileName().toString().matches("step-\\d{6}") && Files.isRegularFile(p.resolve(TRAINER)))
-                    .max(Comparator.comparing(p -> p.getFileName().toString()));
+        List<Path> all = steps(runDir.resolve("checkpoints"));
+        for (int i = all.size() - 1; i >= 0; i--) {
+            try {
+                validate(all.get(i));
+                return Optional.of(all.get(i));
+            } catch (IOException e) {
+                System.err.println("m6j: skipping incomplete checkpoint " + all.get(i) + ": " + e.getMessage());
+            }
         }
+        return Optional.empty();
+    }
+
+    /** The checkpoint directories under root (RUN/checkpoints), by step, lowest first. */
+    private static List<Path> steps(Path root) throws IOException {
+        if (!Files.isDirectory(root)) return List.of();
+        try (Stream<Path> s = Files.list(root)) {
+            return s.filter(p -> step(p) >= 0 && Files.isDirectory(p)).sorted(Comparator.comparingLong(Checkpoint::step)).toList();
+        }
+    }
+
+    /**
+     * Checks that dir is a complete checkpoint without reading any tensor: the files a resume needs are there and
+     * not empty, each safetensors file is as long as its header says, every expert shard is there and the JSON
+     * files parse. Throws an IOException whose message names the first bad file.
+     */
+    public static void validate(Path dir) throws IOException {
+        List<String> required = Lora.in(dir) ? List.of(Lora.CONFIG, Lora.WEIGHTS, OPTIMIZER, CONFIG, TOKENIZER, TRAINER)
+                : List.of(MODEL, OPTIMIZER, CONFIG, TOKENIZER, TRAINER);
+        for (String f : required) {
+            if (!Files.isRegularFile(dir.resolve(f))) throw new IOException(f + " is missing");
+            if (Files.size(dir.resolve(f)) == 0) throw new IOException(f + " is 0 bytes");
+        }
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir)) {
+            files = s.filter(Files::isRegularFile).sorted().toList();
+        }
+        for (Path f : files) {
+            String name = f.getFileName().toString();
+            if (name.endsWith(".safetensors")) checkLength(f);
+            else if (JSON_FILES.contains(name)) checkJson(f);
+        }
+        checkShards(files);
+    }
+
+    /** A safetensors file cut short (or with bytes after its data) is not the file that was written. */
+    private static void checkLength(Path f) throws IOException {
+        String name = f.getFileName().toString();
+        long size = Files.size(f);
+        if (size == 0) throw new IOException(name + " is 0 bytes");
+        long declared;
+        try {
+            declared = Safetensors.declaredLength(f);
+        } catch (IOException e) {
+            throw new IOException(name + ": " + e.getMessage(), e);
+        }
+        if (declared != size) throw new IOException(name + " is " + size + " bytes, its header says " + declared);
+    }
+
+    private static void checkJson(Path f) throws IOException {
+        String name = f.getFileName().toString();
+        if (Files.size(f) == 0) throw new IOException(name + " is 0 bytes");
+        JsonNode n;
+        try {
+            n = Json.MAPPER.readTree(f.toFile());
+        } catch (JsonProcessingException e) {
+            throw new IOException(name + " does not parse: " + e.getOriginalMessage(), e);
+        }
+        if (n == null || !n.isObject()) throw new IOException(name + " is not a JSON object");
+    }
+
+    /** experts-II-of-NN.safetensors (and optimizer-experts-...): all NN of each, as readFull needs them. */
+    private static void checkShards(List<Path> files) throws IOException {
+        Map<String, Integer> have = new TreeMap<>(), of = new HashMap<>();
+        for (Path f : files) {
+            Matcher m = EXPERT_SHARD.matcher(f.getFileName().toString());
+            if (!m.matches() || !m.group(1).endsWith("experts")) continue;
+            have.merge(m.group(1), 1, Integer::sum);
+            of.merge(m.group(1), Integer.parseInt(m.group(2)), Math::max);
+        }
+        for (var e : have.entrySet())
+            if (e.getValue() != of.get(e.getKey()).intValue())
+                throw new IOException("has " + e.getValue() + " of " + of.get(e.getKey()) + " " + e.getKey() + " shards");
     }
 
     /** A checkpoint directory itself, or a run directory (its latest checkpoint). */
@@ -186,11 +288,14 @@ public final class Checkpoint {
         }
     }
 
-    private static void prune(Path root, int keep) throws IOException {
-        List<Path> all;
-        try (Stream<Path> s = Files.list(root)) {
-            all = s.filter(p -> p.getFileName().toString().matches("step-\\d{6}")).sorted().toList();
-        }
+    /**
+     * Keeps the newest keep checkpoints up to the one just committed, by step. Any after it were left behind when a
+     * resume fell back past them (damaged, or a lost future): they neither count nor push the new one out, and
+     * are replaced when the run reaches their step.
+     */
+    private static void prune(Path committed, int keep) throws IOException {
+        long upTo = step(committed);
+        List<Path> all = steps(committed.getParent()).stream().filter(p -> step(p) <= upTo).toList();
         for (int i = 0; i < all.size() - keep; i++) FileTrees.delete(all.get(i));
     }
 }

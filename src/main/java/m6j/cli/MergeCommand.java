@@ -29,10 +29,10 @@ public final class MergeCommand implements Callable<Integer> {
         Checkpoint.Loaded l = Checkpoint.load(dir);                     // the base with the adapter folded in
         Path tmp = Checkpoint.staging(out);
         FileTrees.delete(tmp);
-        Files.createDirectories(tmp);
+        FileTrees.createDirectories(tmp);
         Safetensors.write(tmp.resolve(Checkpoint.MODEL), l.model().params.named(), Checkpoint.metadata(0));
         Checkpoint.writeDescription(tmp, l.model().config, l.tokenizer(), Json.MAPPER.createObjectNode().put("mergedFrom", dir.toAbsolutePath().toString()));
-        Files.move(tmp, out);
+        FileTrees.commit(tmp, out);                                     // fsynced, then renamed: whole or absent
         System.out.println("m6j: merged " + dir + " into " + Lora.describe(dir).base() + " -> " + out);
         return 0;
     }

@@ -1,5 +1,6 @@
 package m6j.data;
 
+import m6j.runtime.FileTrees;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -10,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -35,7 +35,7 @@ public final class CorpusBuilder {
     }
 
     public static CorpusReport build(CorpusOptions o, boolean showProgress) throws IOException {
-        Files.createDirectories(o.out());
+        FileTrees.createDirectories(o.out());                   // a new corpus folder survives a power loss too
         clearOldBuild(o.out());
         List<SourceReader> readers = new ArrayList<>();
         if (o.roots() != null) for (Source s : Source.builtIns()) readers.add(SourceReader.of(s));
@@ -68,8 +68,7 @@ public final class CorpusBuilder {
                     o.maxPerSource(), stats, shards);
             Path tmp = o.out().resolve(CorpusReport.FILE_NAME + ".tmp");
             Files.writeString(tmp, report.toJson() + "\n", StandardCharsets.UTF_8);
-            Files.move(tmp, o.out().resolve(CorpusReport.FILE_NAME), StandardCopyOption.REPLACE_EXISTING,
-                    StandardCopyOption.ATOMIC_MOVE);
+            FileTrees.commit(tmp, o.out().resolve(CorpusReport.FILE_NAME));      // after the shards, each already on disk
             return report;
         }
     }

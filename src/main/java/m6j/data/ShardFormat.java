@@ -1,5 +1,7 @@
 package m6j.data;
 
+import m6j.runtime.FileTrees;
+
 import java.io.BufferedOutputStream;
 import java.io.DataOutputStream;
 import java.io.FilterOutputStream;
@@ -12,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -32,7 +33,8 @@ import java.util.zip.CRC32;
  * </pre>
  * A source id that is not a built-in one is a user source (its hasImages comes from corpus.json).
  * The length prefix lets a reader skip records it does not understand; the trailing CRC catches truncation
- * and bit rot. Files are written to a temp name and atomically renamed, so a shard either exists whole or not.
+ * and bit rot. Files are written to a temp name, fsynced and atomically renamed (FileTrees.commit), so a shard either
+ * exists whole or not, also after a power loss.
  */
 public final class ShardFormat {
     public static final int VERSION = 2;
@@ -95,7 +97,7 @@ public final class ShardFormat {
             out.flush();
             bytes = counted.count;
         }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        FileTrees.commit(tmp, target);
         return new ShardInfo(fileName, split, records.size(), bytes, crc.getValue());
     }
 

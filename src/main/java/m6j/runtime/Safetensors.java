@@ -16,7 +16,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,8 +31,9 @@ import java.util.function.Supplier;
 /**
  * The safetensors format: 8-byte little-endian header length, a JSON header
  * {name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}, then raw little-endian data.
- * Written to a temp file and renamed, so a reader never sees half a file. Data streams between the file and
- * native tensor memory one tensor at a time, so files larger than memory can be written and read.
+ * Written to a temp file, fsynced and renamed (FileTrees.commit), so a reader never sees half a file, not even after a
+ * power loss. Data streams between the file and native tensor memory one tensor at a time, so files larger than
+ * memory can be written and read.
  */
 public final class Safetensors {
     private static final ObjectMapper JSON = Json.MAPPER;
@@ -101,7 +101,7 @@ public final class Safetensors {
                 if (e.owned()) t.close();
             }
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        FileTrees.commit(tmp, file);
     }
 
     /**
@@ -162,22 +162,8 @@ public final class Safetensors {
 
         private void parse() throws IOException {
             long size = ch.size();
-            if (size < 8) throw new IOException("not a safetensors file (too short): " + file);
-            ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            readFully(ch, lenBuf, 0);
-            long hlen = lenBuf.flip().getLong();
-            if (hlen <= 0 || hlen > MAX_HEADER || 8 + hlen > size)
-                throw new IOException("not a safetensors file (bad header length " + hlen + "): " + file);
-            ByteBuffer hb = ByteBuffer.allocate((int) hlen);
-            readFully(ch, hb, 8);
-            JsonNode header;
-            try {
-                header = JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                throw new IOException("not a safetensors file (bad JSON header): " + file, e);
-            }
-            long base = 8 + hlen;
-            for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
+            Header h = header(ch, file);
+            for (Iterator<Map.Entry<String, JsonNode>> it = h.json().fields(); it.hasNext(); ) {
                 var e = it.next();
                 if (e.getKey().equals("__metadata__")) {
                     e.getValue().fields().forEachRemaining(m -> meta.put(m.getKey(), m.getValue().asText()));
@@ -190,11 +176,11 @@ public final class Safetensors {
                 long bytes = sizeOf(dtype);
                 for (int i = 0; i < shape.length; i++) bytes *= (shape[i] = shapeNode.get(i).asLong());
                 long start = info.path("data_offsets").path(0).asLong(-1), end = info.path("data_offsets").path(1).asLong(-1);
-                if (start < 0 || end < start || base + end > size)
+                if (start < 0 || end < start || h.base() + end > size)
                     throw new IOException("safetensors tensor '" + e.getKey() + "' points outside the file: " + file);
                 if (end - start != bytes)
                     throw new IOException("safetensors tensor '" + e.getKey() + "' has a wrong size in " + file);
-                infos.put(e.getKey(), new Info(dtype, shape, base + start, base + end));
+                infos.put(e.getKey(), new Info(dtype, shape, h.base() + start, h.base() + end));
             }
         }
 
@@ -226,6 +212,47 @@ public final class Safetensors {
         }
 
         @Override public void close() throws IOException { ch.close(); }
+    }
+
+    /** A file's JSON header and where its data starts (8 + the header's length). */
+    private record Header(long base, JsonNode json) {}
+
+    /** Reads and parses the header only; the data may be missing (a truncated file still has a header). */
+    private static Header header(FileChannel ch, Path file) throws IOException {
+        long size = ch.size();
+        if (size < 8) throw new IOException("not a safetensors file (too short): " + file);
+        ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(ch, lenBuf, 0);
+        long hlen = lenBuf.flip().getLong();
+        if (hlen <= 0 || hlen > MAX_HEADER || 8 + hlen > size)
+            throw new IOException("not a safetensors file (bad header length " + hlen + "): " + file);
+        ByteBuffer hb = ByteBuffer.allocate((int) hlen);
+        readFully(ch, hb, 8);
+        try {
+            return new Header(8 + hlen, JSON.readTree(new String(hb.array(), StandardCharsets.UTF_8)));
+        } catch (IOException e) {
+            throw new IOException("not a safetensors file (bad JSON header): " + file, e);
+        }
+    }
+
+    /**
+     * The length a file's header says it has: 8 + the header + the end of the data that ends last. Reads only the
+     * header, never the tensors: a cheap check that a file was written to the end.
+     */
+    public static long declaredLength(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException("missing safetensors file: " + file);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            Header h = header(ch, file);
+            long end = 0;
+            for (Iterator<Map.Entry<String, JsonNode>> it = h.json().fields(); it.hasNext(); ) {
+                var e = it.next();
+                if (e.getKey().equals("__metadata__")) continue;
+                long to = e.getValue().path("data_offsets").path(1).asLong(-1);
+                if (to < 0) throw new IOException("safetensors tensor '" + e.getKey() + "' has no data_offsets in " + file);
+                end = Math.max(end, to);
+            }
+            return h.base() + end;
+        }
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {

@@ -1,6 +1,7 @@
 package m6j.task;
 
 import m6j.data.Tokenizer;
+import m6j.runtime.FileTrees;
 import m6j.vq.ImageVocab;
 import m6j.vq.VqCheckpoint;
 import m6j.vq.VqModel;
@@ -13,7 +14,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32;
@@ -82,6 +82,6 @@ public final class ImageCodeData {
             out.writeInt(codes.length == 0 ? 0 : codes[0].length);
             for (long[] r : codes) for (long c : r) out.writeShort((int) c);
         }
-        Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING);
+        FileTrees.commit(tmp, f);
     }
 }

@@ -8,7 +8,6 @@ import m6j.runtime.FileTrees;
 import m6j.runtime.Safetensors;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -16,7 +15,8 @@ import java.util.Map;
  * Writes a checkpoint (Checkpoint holds the format) with every rank of the cluster. The leader
  * writes the replicated tensors (all of them on one process); under expert parallelism one rank per expert shard
  * writes experts-II-of-NN.safetensors (and the optimizer's). The directory is renamed into place only after every
- * shard is written. The state gives the tensors, wherever they live.
+ * shard is written, and only after all of them are on disk (Checkpoint.commit fsyncs, then renames). The state gives
+ * the tensors, wherever they live.
  */
 public final class CheckpointWriter {
     private CheckpointWriter() {}
@@ -31,7 +31,7 @@ public final class CheckpointWriter {
         Path dir = Checkpoint.dir(runDir, step), tmp = Checkpoint.staging(dir);
         if (cluster.leader()) {
             FileTrees.delete(tmp);
-            Files.createDirectories(tmp);
+            FileTrees.createDirectories(tmp);
         }
         cluster.barrier();
         int n = state.model().shard.count();

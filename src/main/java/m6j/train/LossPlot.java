@@ -1,5 +1,7 @@
 package m6j.train;
 
+import m6j.runtime.FileTrees;
+
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
@@ -7,9 +9,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -89,6 +89,6 @@ public final class LossPlot {
         g.dispose();
         Path tmp = png.resolveSibling(png.getFileName() + ".tmp");
         ImageIO.write(img, "png", tmp.toFile());
-        Files.move(tmp, png, StandardCopyOption.REPLACE_EXISTING);
+        FileTrees.commit(tmp, png);
     }
 }

