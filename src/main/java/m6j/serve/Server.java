@@ -137,6 +137,11 @@ public final class Server implements AutoCloseable {
         String path = ex.path(), method = ex.http.getRequestMethod();
         String route = route(path);
         try {
+            if (draining) {
+                ex.discardBody();
+                ex.http.getResponseHeaders().set("Connection", "close");
+                throw new ApiError(503, "server_error", "shutting_down", null, "The server is shutting down.", 1);
+            }
             if (path.startsWith("/v1/") && opt.apiKey() != null) {
                 String auth = ex.http.getRequestHeaders().getFirst("Authorization");
                 if (auth == null || !auth.equals("Bearer " + opt.apiKey())) { ex.discardBody(); throw ApiError.auth(); }
@@ -246,8 +251,16 @@ public final class Server implements AutoCloseable {
         }
     }
 
+    /** Set once close() begins: requests that arrive while in-flight ones finish are refused with 503. */
+    private volatile boolean draining;
+
+    /**
+     * Drains, then stops (what SIGTERM does through `m6j serve`'s shutdown hook): new requests get 503, requests in
+     * flight run to their end (at most the engine's request timeout), then the engine and the handlers stop.
+     */
     @Override public void close() throws Exception {
-        http.stop(0);
+        draining = true;
+        http.stop((int) Math.min(120, Math.max(1, opt.engine().timeoutMs() / 1000)));
         engine.close();
         pool.shutdownNow();
         if (index != null) index.close();

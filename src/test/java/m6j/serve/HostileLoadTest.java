@@ -1,12 +1,9 @@
 package m6j.serve;
 
-import m6j.runtime.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -23,12 +20,8 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -44,35 +37,9 @@ class HostileLoadTest {
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @Test void attacksAtOnceLeaveTheServerServing(@TempDir Path tmp) throws Exception {
-        ServeFixture.model();
-        List<String> cmd = ChildJvm.command(false, List.of("-Xmx256m", "-Dsun.net.httpserver.maxReqTime=3",
-                        "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"), tmp,
-                List.of("serve", "-m", ServeFixture.run.toString(), "--port", "0", "--api-key", KEY, "--threads", "1", "--model-id", "m"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        StringBuffer log = new StringBuffer();
-        CompletableFuture<String> url = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                Pattern on = Pattern.compile(" on (http://\\S+)");
-                for (String line; (line = r.readLine()) != null; ) {
-                    log.append(line).append('\n');
-                    Matcher m = on.matcher(line);
-                    if (m.find()) url.complete(m.group(1));
-                }
-            } catch (Exception ignored) {
-                // process ended
-            }
-            url.complete(null);
-        });
-        reader.setDaemon(true);
-        reader.start();
-        try {
-            String base = url.get(120, TimeUnit.SECONDS);
-            assertThat(base).as("server started; its output:\n%s", log).isNotNull();
-            attack(base, log);
-        } finally {
-            p.destroy();
-            if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+        try (ServeProcess server = new ServeProcess(tmp, List.of("-Xmx256m", "-Dsun.net.httpserver.maxReqTime=3",
+                "-Dorg.bytedeco.javacpp.maxBytes=0", "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0"), List.of("--api-key", KEY, "--model-id", "m"))) {
+            attack(server.url, server.log);
         }
     }
 
