@@ -171,6 +171,12 @@ public final class Tokenizer {
         return tokens[id];
     }
 
+    /** A regular token's bytes (a copy), or null for a special token. */
+    public byte[] bytes(int id) {
+        checkId(id);
+        return special[id] ? null : tokenBytes[id].clone();
+    }
+
     public boolean isSpecial(int id) {
         checkId(id);
         return special[id];

@@ -12,9 +12,14 @@ import m6j.runtime.Tensors;
 import m6j.task.Batch;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.T_TensorTensor_T;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -79,6 +84,7 @@ public final class Engine implements AutoCloseable {
     private final Stats stats;
     private final RoutingStats routing;
     private final int eos, textVocab, codeOffset, codebook;
+    private TokenMask mask;           // built at the first constrained request (engine thread)
     private final ArrayBlockingQueue<Request> pending;
     private final LinkedBlockingQueue<FutureTask<?>> tasks;
     private final List<Request> active = new ArrayList<>();
@@ -165,7 +171,13 @@ public final class Engine implements AutoCloseable {
             if (r.prefix.length + r.maxNew > ctx)
                 throw EngineException.invalid("prompt + " + r.maxNew + " codes exceed the model's context of " + ctx);
         }
+        if (r.grammar != null && r.grammar.minLength() > budget(r))
+            throw EngineException.invalid("the shortest output the format allows takes " + r.grammar.minLength() + " tokens; only "
+                    + budget(r) + " are left after the prompt and within the limit");
     }
+
+    /** Tokens r may generate in all: its limit, within the context. */
+    private int budget(Request r) { return Math.min(r.maxNew, model.config.maxTextLen() - r.prefix.length); }
 
     /** Runs requests to their end and returns their results in order (blocking; for the CLI and evaluation). */
     public List<Event.Done> run(List<Request> reqs) { return run(reqs, () -> false); }
@@ -445,7 +457,12 @@ public final class Engine implements AutoCloseable {
         if (!text.isEmpty()) {
             Tensor rowsOf = text.size() == rows.size() ? logits : logits.index_select(0, index(logits, textRows));  // all text: no gather
             Tensor l = rowsOf.narrow(1, 0, textVocab);                                                             // (Bt, Vtext)
-            add(text, Sampler.choose(l, settings(text), rngs(text)));
+            Tensor allowed = l;
+            if (text.stream().anyMatch(r -> r.state != null)) allowed = l.add(masks(text, l).to(l.scalar_type()));    // grammar rows: -inf off it
+            int[] ids = Sampler.choose(allowed, settings(text), rngs(text));
+            if (text.stream().anyMatch(r -> r.logprobs >= 0)) logprobs(l, text, ids);
+            add(text, ids);
+            for (int i = 0; i < ids.length; i++) advance(text.get(i), ids[i]);
         }
         if (!codes.isEmpty()) {
             Tensor c = logits.index_select(0, index(logits, cond)).narrow(1, codeOffset, codebook);  // (Bc, K)
@@ -454,6 +471,69 @@ public final class Engine implements AutoCloseable {
             for (int i = 0; i < gs.length; i++) gs[i] = g.get(i);
             Tensor mixed = u.add(c.sub(u).mul(Devices.like(c, Tensors.floats(gs, gs.length, 1)).to(c.scalar_type())));
             add(codes, Sampler.choose(mixed, settings(codes), rngs(codes)));
+        }
+    }
+
+    /** (Bt, Vtext): 0 where a row's grammar allows the token, -inf elsewhere; rows without a grammar all 0. */
+    private Tensor masks(List<Request> rs, Tensor like) {
+        if (mask == null) mask = new TokenMask(tok, textVocab);
+        float[] m = new float[rs.size() * textVocab];
+        boolean[] ok = new boolean[textVocab];
+        for (int i = 0; i < rs.size(); i++) {
+            Request r = rs.get(i);
+            if (r.state == null) continue;
+            Arrays.fill(ok, false);
+            int left = budget(r) - r.count - 1;
+            if (mask.allowed(r.state, left, ok) == 0) ok[eos] = true;     // cannot happen when check() passed; end rather than NaN
+            if (r.grammarOptional && r.count == 0)                         // not a tool call: any text not starting with '{'
+                for (int t = 0; t < textVocab; t++) {
+                    byte[] b = tok.isSpecial(t) ? null : tok.bytes(t);
+                    if (b != null && b[0] != '{') ok[t] = true;
+                }
+            int off = i * textVocab;
+            for (int t = 0; t < textVocab; t++) if (!ok[t]) m[off + t] = Float.NEGATIVE_INFINITY;
+        }
+        return Devices.like(like, Tensors.floats(m, rs.size(), textVocab));
+    }
+
+    /** Moves r's grammar state past token id (nothing for EOS); an optional grammar lapses when the text does not open with '{'. */
+    private void advance(Request r, int id) {
+        if (r.state == null || id == eos) return;
+        byte[] b = tok.bytes(id);
+        if (r.grammarOptional && r.count == 1 && (b == null || b[0] != '{')) {
+            r.state = null;
+            r.grammar = null;
+            return;
+        }
+        JsonGrammar.Stack next = b == null ? null : JsonGrammar.feed(r.state, b);
+        if (next == null) throw new IllegalStateException("token " + id + " is outside the grammar it was chosen under");
+        r.state = next;
+    }
+
+    /** Each asking row's chosen token's log-probability under the model, and its top alternatives. */
+    private static void logprobs(Tensor logits, List<Request> rs, int[] ids) {
+        List<Long> rows = new ArrayList<>();
+        int top = 0;
+        for (int i = 0; i < rs.size(); i++) if (rs.get(i).logprobs >= 0) { rows.add((long) i); top = Math.max(top, rs.get(i).logprobs); }
+        Tensor sub = rows.size() == rs.size() ? logits : logits.index_select(0, index(logits, rows));
+        Tensor lp = torch.log_softmax(sub.to(ScalarType.Float), -1, new ScalarTypeOptional());            // (n, V)
+        long[] chosen = new long[rows.size()];
+        for (int j = 0; j < chosen.length; j++) chosen[j] = ids[(int) (long) rows.get(j)];
+        float[] own = Tensors.toFloats(lp.gather(1, Devices.like(lp, Tensors.longs(chosen, chosen.length, 1))).reshape(-1));
+        float[] tv = new float[0];
+        long[] ti = new long[0];
+        if (top > 0) {
+            T_TensorTensor_T t = torch.topk(lp, top, -1, true, true);                                          // (n, top) each
+            tv = Tensors.toFloats(t.get0().contiguous());
+            ti = Tensors.toLongs(t.get1().contiguous());
+        }
+        for (int j = 0; j < chosen.length; j++) {
+            Request r = rs.get((int) (long) rows.get(j));
+            int k = r.logprobs;
+            int[] alt = new int[k];
+            float[] alp = new float[k];
+            for (int a = 0; a < k; a++) { alt[a] = (int) ti[j * top + a]; alp[a] = tv[j * top + a]; }
+            r.lps.add(new TokenLogprob((int) chosen[j], own[j], alt, alp));
         }
     }
 
@@ -473,7 +553,8 @@ public final class Engine implements AutoCloseable {
     private boolean accept(Request r) {
         stats.generatedTokens(1);
         if (r.output == Request.Output.IMAGE_CODES) return r.count >= r.maxNew && done(r, "length");
-        if (r.last() == eos) { r.count--; return done(r, "stop"); }
+        if (r.last() == eos) { r.dropLast(); return done(r, "stop"); }
+        if (r.state != null && JsonGrammar.closed(r.state)) return done(r, "stop");     // the value is complete: nothing may follow
         if (r.streaming || !r.stop.isEmpty()) {
             String full = tok.decode(r.ids());
             int cut = stopAt(full, r.stop);
@@ -481,7 +562,7 @@ public final class Engine implements AutoCloseable {
             // Emit what cannot turn out to start a stop sequence, and never half a character.
             String safe = full.substring(0, full.length() - heldBack(full, r.stop));
             if (r.streaming && !safe.endsWith("\uFFFD") && safe.startsWith(r.emitted) && safe.length() > r.emitted.length()) {
-                r.events.add(new Event.Token(r.index, safe.substring(r.emitted.length())));
+                r.events.add(new Event.Token(r.index, safe.substring(r.emitted.length()), r.unsentLogprobs()));
                 r.emitted = safe;
             }
         }
@@ -514,8 +595,8 @@ public final class Engine implements AutoCloseable {
         int cut = stopAt(full, r.stop);
         if (cut >= 0) { full = full.substring(0, cut); finish = "stop"; }
         if (r.streaming && full.length() > r.emitted.length() && full.startsWith(r.emitted))
-            r.events.add(new Event.Token(r.index, full.substring(r.emitted.length())));
-        r.events.add(new Event.Done(r.index, finish, r.prefix.length + (r.image == null ? 0 : model.config.patches()), r.count, full, ids));
+            r.events.add(new Event.Token(r.index, full.substring(r.emitted.length()), r.unsentLogprobs()));
+        r.events.add(new Event.Done(r.index, finish, r.prefix.length + (r.image == null ? 0 : model.config.patches()), r.count, full, ids, List.copyOf(r.lps)));
         return true;
     }
 

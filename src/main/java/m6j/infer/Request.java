@@ -36,6 +36,12 @@ public final class Request {
     /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
     boolean streaming;
     long deadlineNanos;
+    /** The grammar the text must follow (JSON under a schema, a tool call), or null. */
+    JsonGrammar grammar;
+    /** True when the grammar applies only if the text starts with '{' (a tool call the model may choose not to make). */
+    boolean grammarOptional;
+    /** Top alternatives to report with each token's log-probability, or -1 for no log-probabilities. */
+    int logprobs = -1;
 
     // engine state
     KvCache[] caches;
@@ -44,6 +50,9 @@ public final class Request {
     int[] generated = new int[8];
     int count;
     String emitted = "";
+    JsonGrammar.Stack state;
+    final List<TokenLogprob> lps = new java.util.ArrayList<>();
+    int lpsEmitted;
 
     private Request(int index, Output output, int[] prefix, int[] unconditional, double guidance, byte[] image, int maxNew, Sampling sampling) {
         if (prefix.length == 0) throw new IllegalArgumentException("empty prefix");
@@ -90,6 +99,25 @@ public final class Request {
         return this;
     }
 
+    /**
+     * Text only as the grammar allows (it always completes within the limit: check {@link JsonGrammar#minLength} against
+     * maxNew first); optional: only if the text starts with '{'. Call before submitting.
+     */
+    public Request constrain(JsonGrammar g, boolean optional) {
+        if (output != Output.TEXT) throw new IllegalArgumentException("a grammar constrains text");
+        this.grammar = g;
+        this.grammarOptional = optional;
+        this.state = g == null ? null : g.start();
+        return this;
+    }
+
+    /** Report each token's log-probability and its top alternatives (0..20). Call before submitting. */
+    public Request logprobs(int top) {
+        if (top < 0 || top > 20) throw new IllegalArgumentException("top_logprobs must be in 0..20");
+        this.logprobs = top;
+        return this;
+    }
+
     /** Ask the engine to drop this request at its next step (client gone, another choice failed). */
     public void cancel() { cancelled = true; }
 
@@ -106,6 +134,19 @@ public final class Request {
     }
 
     int last() { return generated[count - 1]; }
+
+    /** Drops the newest token (an EOS), with its log-probability. */
+    void dropLast() {
+        count--;
+        if (lps.size() > count) lps.remove(lps.size() - 1);
+    }
+
+    /** Log-probabilities not yet sent with a Token event. */
+    List<TokenLogprob> unsentLogprobs() {
+        List<TokenLogprob> out = List.copyOf(lps.subList(Math.min(lpsEmitted, lps.size()), lps.size()));
+        lpsEmitted = lps.size();
+        return out;
+    }
 
     int[] ids() { return Arrays.copyOf(generated, count); }
 }
