@@ -17,10 +17,18 @@ import java.util.Set;
 record ChatPrompt(String text, byte[] image) {
     private static final Set<String> ROLES = ChatTemplate.ROLES;
 
-    static ChatPrompt parse(JsonNode messages, int imageSize) {
+    static ChatPrompt parse(JsonNode messages, int imageSize) { return parse(messages, imageSize, List.of()); }
+
+    /**
+     * tools: names of the tools the answer may call, listed in a system turn first (only names: a small model's
+     * context is short, and the grammar enforces the arguments). An assistant turn's tool_calls are rendered as the
+     * model writes a call, {"name":...,"arguments":...}; tool results are "Tool: " turns.
+     */
+    static ChatPrompt parse(JsonNode messages, int imageSize, List<String> tools) {
         if (!messages.isArray()) throw RequestJson.wrongType("messages", "an array", messages);
         if (messages.isEmpty()) throw ApiError.invalid("messages", "empty_array", "'messages' must contain at least one message.");
         List<ChatTemplate.Message> turns = new ArrayList<>();
+        if (!tools.isEmpty()) turns.add(new ChatTemplate.Message("system", "Tools: " + String.join(", ", tools)));
         byte[] image = null;
         for (int i = 0; i < messages.size(); i++) {
             JsonNode m = messages.get(i);
@@ -31,6 +39,7 @@ record ChatPrompt(String text, byte[] image) {
             if (!role.isTextual()) throw RequestJson.wrongType(at + ".role", "a string", role);
             if (!ROLES.contains(role.asText())) throw ApiError.invalid(at + ".role", "Invalid value '" + role.asText() + "' for '" + at + ".role': expected one of " + ROLES + ".");
             JsonNode content = m.get("content");
+            if (role.asText().equals("assistant") && m.hasNonNull("tool_calls")) turns.add(new ChatTemplate.Message("assistant", calls(m.get("tool_calls"), at)));
             if (content == null || content.isNull()) {
                 if (role.asText().equals("assistant")) continue;
                 throw ApiError.invalid(at + ".content", "missing_required_parameter", "Missing required parameter: '" + at + ".content'.");
@@ -60,6 +69,18 @@ record ChatPrompt(String text, byte[] image) {
             turns.add(new ChatTemplate.Message(role.asText(), String.join("\n", texts)));
         }
         return new ChatPrompt(ChatTemplate.render(turns), image);
+    }
+
+    private static String calls(JsonNode calls, String at) {
+        if (!calls.isArray()) throw RequestJson.wrongType(at + ".tool_calls", "an array", calls);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < calls.size(); i++) {
+            JsonNode f = calls.get(i).path("function");
+            if (!f.path("name").isTextual() || !f.path("arguments").isTextual())
+                throw ApiError.invalid(at + ".tool_calls[" + i + "].function", "A tool call needs a 'function' with string 'name' and 'arguments'.");
+            out.add("{\"name\":" + RequestJson.MAPPER.getNodeFactory().textNode(f.get("name").asText()) + ",\"arguments\":" + f.get("arguments").asText() + "}");
+        }
+        return String.join("\n", out);
     }
 
     /** {"url": "..."} or a bare string. */

@@ -24,7 +24,9 @@ final class GenerationApi {
     GenerationApi(Server s) { this.s = s; }
 
     /** Decoding parameters shared by both endpoints. */
-    private record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop) {}
+    /** logprobs: top alternatives per token, or -1 for none; format: free text, JSON or a tool call. */
+    private record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop, int logprobs,
+                          OutputFormat format) {}
 
     private record Job(int[] prefix, byte[] image) {}
 
@@ -33,7 +35,7 @@ final class GenerationApi {
         List<String> prompts = RequestJson.strings(RequestJson.required(req, "prompt"), "prompt");
         if (prompts.isEmpty()) throw ApiError.invalid("prompt", "empty_array", "'prompt' must not be an empty array.");
         refuseUnsupported(req, false);
-        Params p = params(req, prompts.size(), false);
+        Params p = params(req, prompts.size(), false, OutputFormat.TEXT);
         List<Job> jobs = new ArrayList<>();
         for (String pr : prompts) jobs.add(new Job(prefix(pr, "prompt"), null));
         run(ex, req, jobs, p, false, adapter);
@@ -41,9 +43,11 @@ final class GenerationApi {
 
     void chat(Exchange ex, ObjectNode req) throws IOException {
         Lora adapter = s.checkModel(modelOf(req));
-        ChatPrompt cp = ChatPrompt.parse(RequestJson.required(req, "messages"), s.model.config.imageSize());
+        JsonNode messages = RequestJson.required(req, "messages");
         refuseUnsupported(req, true);
-        Params p = params(req, 1, true);
+        OutputFormat format = OutputFormat.parse(req);
+        ChatPrompt cp = ChatPrompt.parse(messages, s.model.config.imageSize(), format.toolNames());
+        Params p = params(req, 1, true, format);
         run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true, adapter);
     }
 
@@ -72,26 +76,15 @@ final class GenerationApi {
     private static final Set<String> COMPLETIONS = Set.of("prompt", "echo", "best_of", "suffix");
 
     /**
-     * A parameter this server does not implement is refused (400 unsupported_parameter), never ignored: a client that
-     * asked for JSON or a tool call must not believe it got one. Known parameters pass only at their no-op values.
+     * A parameter this server does not implement is refused (400 unsupported_parameter), never ignored: a client must
+     * not believe it got what it asked for. Known parameters pass only at their no-op values; response_format, tools
+     * and tool_choice are {@link OutputFormat}'s, logprobs {@link #logprobs}'.
      */
     private static void refuseUnsupported(ObjectNode req, boolean chat) {
         for (var it = req.fieldNames(); it.hasNext(); ) {
             String k = it.next();
             if (!COMMON.contains(k) && !(chat ? CHAT : COMPLETIONS).contains(k)) throw unsupported(k, "'" + k + "' is not supported by this server.");
         }
-        JsonNode rf = req.get("response_format");
-        if (rf != null && !rf.isNull() && !rf.path("type").asText("").equals("text"))
-            throw unsupported("response_format", "response_format '" + rf.path("type").asText(rf.toString()) + "' is not supported by this server; only 'text'.");
-        if (req.hasNonNull("tools") && !(req.get("tools").isArray() && req.get("tools").isEmpty()))
-            throw unsupported("tools", "Tools (function calling) are not supported by this server.");
-        JsonNode tc = req.get("tool_choice");
-        if (tc != null && !tc.isNull() && !(tc.isTextual() && (tc.asText().equals("none") || tc.asText().equals("auto"))))
-            throw unsupported("tool_choice", "tool_choice is not supported by this server.");
-        JsonNode lp = req.get("logprobs");
-        if (lp != null && !lp.isNull() && !(lp.isBoolean() && !lp.asBoolean()) && !(lp.isIntegralNumber() && lp.asInt() == 0))
-            throw unsupported("logprobs", "logprobs are not supported by this server.");
-        if (req.path("top_logprobs").asInt(0) != 0) throw unsupported("top_logprobs", "top_logprobs are not supported by this server.");
         for (String pen : List.of("presence_penalty", "frequency_penalty"))
             if (req.hasNonNull(pen) && req.get(pen).asDouble(1) != 0) throw unsupported(pen, "'" + pen + "' is not supported by this server (0 only).");
         if (req.hasNonNull("logit_bias") && !(req.get("logit_bias").isObject() && req.get("logit_bias").isEmpty()))
@@ -113,7 +106,7 @@ final class GenerationApi {
      * chat: no token limit means the rest of the context (OpenAI's chat default), completions keep their default of
      * 16; a limit past the context is clamped to what is left, not refused.
      */
-    private Params params(ObjectNode req, int prompts, boolean chat) {
+    private Params params(ObjectNode req, int prompts, boolean chat, OutputFormat format) {
         int ctx = s.model.config.maxTextLen();
         int max = RequestJson.integer(req, "max_tokens", chat ? ctx : 16, 1, Integer.MAX_VALUE);
         if (req.hasNonNull("max_completion_tokens")) max = RequestJson.integer(req, "max_completion_tokens", ctx, 1, Integer.MAX_VALUE);
@@ -133,7 +126,26 @@ final class GenerationApi {
         }
         List<String> stop = req.hasNonNull("stop") ? RequestJson.strings(req.get("stop"), "stop").stream().filter(x -> !x.isEmpty()).toList() : List.of();
         if (stop.size() > 4) throw ApiError.invalid("stop", "At most 4 stop sequences.");
-        return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop);
+        if (!stop.isEmpty() && format.grammar() != null)
+            throw unsupported("stop", "Stop sequences with JSON output or tool calls are not supported (they could cut the JSON).");
+        return new Params(max, n, new Sampling(temperature, topK, Math.max(topP, 1e-6), seed), stream, usage, stop, logprobs(req, chat), format);
+    }
+
+    /**
+     * Top alternatives per token, or -1: chat takes logprobs (boolean) and top_logprobs (0..20), completions an integer
+     * logprobs (0..5), as OpenAI's endpoints do.
+     */
+    private static int logprobs(ObjectNode req, boolean chat) {
+        JsonNode lp = req.get("logprobs");
+        if (!chat) {
+            if (lp == null || lp.isNull()) return -1;
+            if (!lp.isIntegralNumber()) throw RequestJson.wrongType("logprobs", "an integer", lp);
+            return RequestJson.integer(req, "logprobs", 0, 0, 5);
+        }
+        boolean on = RequestJson.bool(req, "logprobs", false);
+        int top = RequestJson.integer(req, "top_logprobs", 0, 0, 20);
+        if (req.hasNonNull("top_logprobs") && !on) throw ApiError.invalid("top_logprobs", "'top_logprobs' needs 'logprobs': true.");
+        return on ? top : -1;
     }
 
     private static long seed(ObjectNode req) {
@@ -154,7 +166,10 @@ final class GenerationApi {
             for (int i = 0; i < p.n(); i++) {
                 int index = j * p.n() + i;
                 Sampling si = new Sampling(p.sampling().temperature(), p.sampling().topK(), p.sampling().topP(), p.sampling().seed() + index);
-                seqs.add(Request.text(index, job.prefix(), job.image(), maxNew, si).stop(p.stop()).adapter(adapter).to(events, p.stream()));
+                Request q = Request.text(index, job.prefix(), job.image(), maxNew, si).stop(p.stop()).adapter(adapter).to(events, p.stream());
+                if (p.format().grammar() != null) q.constrain(p.format().grammar(), p.format().optional());
+                if (p.logprobs() >= 0) q.logprobs(p.logprobs());
+                seqs.add(q);
             }
         }
         if (ex.clientGone()) throw new ClientConnection.Gone();
@@ -162,8 +177,8 @@ final class GenerationApi {
         ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
                 System.currentTimeMillis() / 1000, modelOf(req), seqs.size());
         try {
-            if (p.stream()) stream(ex, events, r, timeout, p.includeUsage(), promptTokens);
-            else ex.json(200, collect(ex, events, r, timeout, promptTokens));
+            if (p.stream()) stream(ex, events, r, timeout, p, promptTokens);
+            else ex.json(200, collect(ex, events, r, timeout, p, promptTokens));
         } finally {
             for (Request q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
         }
@@ -185,30 +200,40 @@ final class GenerationApi {
         }
     }
 
-    private ObjectNode collect(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, int promptTokens) throws IOException {
+    private ObjectNode collect(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, Params p, int promptTokens) throws IOException {
         int done = 0, completion = 0;
-        String[] text = new String[r.choices()];
-        String[] finish = new String[r.choices()];
+        Event.Done[] out = new Event.Done[r.choices()];
         while (done < r.choices()) {
             Event e = next(ex, events, timeout);
             if (e instanceof Event.Failed f) throw ApiError.of(f.error());
             if (e instanceof Event.Done d) {
                 done++;
                 completion += d.completionTokens();
-                text[d.index()] = d.text();
-                finish[d.index()] = d.finish();
+                out[d.index()] = d;
             }
         }
         ObjectNode root = r.head(false);
         ArrayNode choices = root.putArray("choices");
-        for (int i = 0; i < r.choices(); i++) choices.add(r.choice(i, text[i], finish[i], false));
+        for (int i = 0; i < r.choices(); i++) {
+            Event.Done d = out[i];
+            String[] call = p.format().tools() ? OutputFormat.call(d.text()) : null;
+            if (call != null) { choices.add(r.toolChoice(i, callId(), call[0], call[1])); continue; }
+            ObjectNode c = r.choice(i, d.text(), d.finish(), false);
+            if (p.logprobs() >= 0) c.set("logprobs", r.logprobs(d.logprobs(), s.tok, 0));
+            choices.add(c);
+        }
         root.set("usage", usage(promptTokens, completion));
         return root;
     }
 
-    private void stream(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, boolean includeUsage, int promptTokens) throws IOException {
+    private static String callId() { return "call_" + UUID.randomUUID().toString().replace("-", "").substring(0, 24); }
+
+    private void stream(Exchange ex, LinkedBlockingQueue<Event> events, ResponseShape r, long timeout, Params p, int promptTokens) throws IOException {
         ex.startEvents();
         int done = 0, completion = 0;
+        int[] offset = new int[r.choices()];
+        ToolStream[] calls = new ToolStream[r.choices()];
+        if (p.format().tools()) for (int i = 0; i < calls.length; i++) calls[i] = new ToolStream(r, i);
         if (r.chat()) for (int i = 0; i < r.choices(); i++) ex.event(r.chunk(i, "", null, true));
         while (done < r.choices()) {
             Event e;
@@ -220,20 +245,65 @@ final class GenerationApi {
             }
             int i = e.index();
             if (e instanceof Event.Failed f) { ex.error(ApiError.of(f.error())); return; }
-            if (e instanceof Event.Token t && !t.text().isEmpty()) ex.event(r.chunk(i, t.text(), null, false));
-            else if (e instanceof Event.Done d) {        // the engine held back any stop sequence: the text so far is final
+            if (e instanceof Event.Token t && !t.text().isEmpty()) {
+                if (calls[i] != null && calls[i].feed(t.text(), false, ex)) continue;
+                ObjectNode chunk = r.chunk(i, t.text(), null, false);
+                if (p.logprobs() >= 0) ((ObjectNode) chunk.get("choices").get(0)).set("logprobs", r.logprobs(t.logprobs(), s.tok, offset[i]));
+                offset[i] += t.text().length();
+                ex.event(chunk);
+            } else if (e instanceof Event.Done d) {        // the engine held back any stop sequence: the text so far is final
                 done++;
                 completion += d.completionTokens();
-                ex.event(r.chunk(i, "", d.finish(), false));
+                boolean call = calls[i] != null && calls[i].feed("", true, ex);
+                ex.event(r.chunk(i, "", call ? "tool_calls" : d.finish(), false));
             }
         }
-        if (includeUsage) {
+        if (p.includeUsage()) {
             ObjectNode u = r.head(true);
             u.putArray("choices");
             u.set("usage", usage(promptTokens, completion));
             ex.event(u);
         }
         ex.rawEvent("[DONE]");
+    }
+
+    /**
+     * One choice's tool call as it streams: once the text shows the name, a first delta with the call's id and name,
+     * then its arguments as they grow (the last character held back: the final '}' closes the call, not them).
+     */
+    private static final class ToolStream {
+        private static final String HEAD = "{\"name\":\"", ARGS = "\",\"arguments\":";
+        private final ResponseShape r;
+        private final int index;
+        private final StringBuilder text = new StringBuilder();
+        private Boolean call;
+        private String id;
+        private int sent;
+
+        ToolStream(ResponseShape r, int index) {
+            this.r = r;
+            this.index = index;
+        }
+
+        /** Takes new text; true when it belongs to a tool call (sent as deltas here), false for plain content. */
+        boolean feed(String delta, boolean last, Exchange ex) throws IOException {
+            text.append(delta);
+            if (call == null && text.length() > 0) call = text.charAt(0) == '{';
+            if (call == null || !call) return false;
+            if (id == null) {
+                int q = text.indexOf("\"", HEAD.length());
+                if (q < 0 || text.length() < q + ARGS.length()) return true;
+                id = callId();
+                ex.event(r.toolChunk(index, id, text.substring(HEAD.length(), q), ""));
+                sent = q + ARGS.length();
+            }
+            int end = text.length() - 1;
+            if (end > sent) {
+                ex.event(r.toolChunk(index, null, null, text.substring(sent, end)));
+                sent = end;
+            }
+            return true;
+        }
     }
 
     private static ObjectNode usage(int prompt, int completion) {
