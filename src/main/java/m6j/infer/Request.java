@@ -36,6 +36,8 @@ public final class Request {
     /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
     boolean streaming;
     long deadlineNanos;
+    /** System.nanoTime() when submitted (queue time, time to first token and end-to-end latency count from it). */
+    long submittedNanos;
 
     // engine state
     KvCache[] caches;
@@ -43,6 +45,8 @@ public final class Request {
     Random rng;
     int[] generated = new int[8];
     int count;
+    /** System.nanoTime() of the newest token (inter-token latency). */
+    long lastTokenNanos;
     String emitted = "";
 
     private Request(int index, Output output, int[] prefix, int[] unconditional, double guidance, byte[] image, int maxNew, Sampling sampling) {

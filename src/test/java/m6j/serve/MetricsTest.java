@@ -22,7 +22,8 @@ class MetricsTest {
         assertThat(m.headers().firstValue("Content-Type").orElse("")).startsWith("text/plain; version=0.0.4");
         assertThat(m.body()).contains("m6j_requests_total{path=\"/v1/completions\",status=\"200\"}", "m6j_requests_total{path=\"/v1/completions\",status=\"404\"}",
                 "# TYPE m6j_request_duration_seconds histogram", "m6j_request_duration_seconds_bucket{path=\"/v1/completions\",le=\"+Inf\"}",
-                "# TYPE m6j_batch_size histogram", "m6j_queue_depth ", "m6j_active_sequences ", "m6j_tokens_per_second ", "m6j_resident_bytes ");
+                "# TYPE m6j_batch_size histogram", "m6j_queue_depth ", "m6j_active_sequences ", "m6j_resident_bytes ");
+        assertThat(m.body()).doesNotContain("per_second");           // rates are the dashboard's: rate() over the counters
         long tokens = m.body().lines().filter(l -> l.startsWith("m6j_generated_tokens_total ")).mapToLong(l -> (long) Double.parseDouble(l.split(" ")[1])).sum();
         assertThat(tokens).isGreaterThanOrEqualTo(3);
     }
