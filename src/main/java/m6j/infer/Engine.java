@@ -71,6 +71,21 @@ public final class Engine implements AutoCloseable {
         default void decodeStep(int batchSize, long nanos) {}
 
         default void cancelled(int n) {}
+
+        /** A generation left the queue for its KV slots, this long after it was submitted. */
+        default void queued(long nanos) {}
+
+        /** A generation's first token, this long after it was submitted. */
+        default void firstToken(long nanos) {}
+
+        /** A generation's next token, this long after its previous one. */
+        default void interToken(long nanos) {}
+
+        /**
+         * A generation ended, this long after it was submitted: finish "stop" or "length" (done), "cancelled" (its
+         * caller went away), "timeout" (past its deadline) or "error" (its batch failed or the engine stopped).
+         */
+        default void finished(String finish, long nanos) {}
     }
 
     /** Admit waiting requests at least every this many decode steps (sooner when a quarter batch waits). */
@@ -95,6 +110,8 @@ public final class Engine implements AutoCloseable {
     private volatile String failure;
     private KvCache pool;
     private int stepsSinceAdmit;
+    /** KV slots held by running requests (written by the engine thread only). */
+    private volatile int slotsUsed;
 
     public Engine(M6Model model, Tokenizer tok, Options opt, Stats stats) { this(model, tok, opt, stats, null); }
 
@@ -135,6 +152,12 @@ public final class Engine implements AutoCloseable {
     /** Requests in the running batch. */
     public int running() { return active.size(); }
 
+    /** KV-cache slots held by running requests (a guided image request holds two). */
+    public int slotsUsed() { return slotsUsed; }
+
+    /** KV-cache slots in the pool (--max-batch). */
+    public int slots() { return opt.maxBatch(); }
+
     /** Null while the engine runs, else why it stopped. */
     public String failure() { return running ? null : failure == null ? "stopped" : failure; }
 
@@ -153,7 +176,7 @@ public final class Engine implements AutoCloseable {
             if (!running) throw EngineException.unavailable("the engine is not running: " + failure());
             if (pending.remainingCapacity() < reqs.size()) throw EngineException.busy(1 + pending.size() / Math.max(1, opt.maxBatch()));
             long now = System.nanoTime();
-            for (Request r : reqs) r.deadlineNanos = now + opt.timeoutMs() * 1_000_000L;
+            for (Request r : reqs) { r.submittedNanos = now; r.deadlineNanos = now + opt.timeoutMs() * 1_000_000L; }
             pending.addAll(reqs);
         }
         signal();
@@ -197,7 +220,7 @@ public final class Engine implements AutoCloseable {
                 if (e == null) {
                     if (!running) throw EngineException.unavailable("the engine stopped: " + failure());
                     if (abandoned.getAsBoolean()) {
-                        for (Request r : reqs) if (pending.remove(r)) stats.cancelled(1);      // queued ones leave at once
+                        for (Request r : reqs) if (pending.remove(r)) { stats.cancelled(1); finished(r, "cancelled"); }     // queued ones leave at once
                         throw new CancellationException("abandoned");
                     }
                     continue;
@@ -277,10 +300,10 @@ public final class Engine implements AutoCloseable {
         } finally {
             synchronized (pending) { running = false; }
             EngineException err = EngineException.unavailable("the engine stopped: " + failure());
-            for (Request r : active) { r.events.add(new Event.Failed(r.index, err)); release(r); }
+            for (Request r : active) { finished(r, "error"); r.events.add(new Event.Failed(r.index, err)); release(r); }
             active.clear();
             Request r;
-            while ((r = pending.poll()) != null) r.events.add(new Event.Failed(r.index, err));
+            while ((r = pending.poll()) != null) { finished(r, "error"); r.events.add(new Event.Failed(r.index, err)); }
             FutureTask<?> t;
             while ((t = tasks.poll()) != null) t.cancel(false);
             if (pool != null) pool.close();
@@ -297,6 +320,7 @@ public final class Engine implements AutoCloseable {
         int slot = 0;
         while (used[slot]) slot++;
         used[slot] = true;
+        slotsUsed++;
         return slot;
     }
 
@@ -316,6 +340,7 @@ public final class Engine implements AutoCloseable {
                 r.caches[j] = pool.slot(r.slots[j]);         // a view: made outside the step's PointerScope
             }
             r.rng = new Random(r.sampling.seed());
+            stats.queued(System.nanoTime() - r.submittedNanos);
             admitted.add(r);
         }
         if (admitted.isEmpty()) return;
@@ -393,8 +418,9 @@ public final class Engine implements AutoCloseable {
 
     /** True when r leaves before its next step: cancelled (counted) or past its deadline (failed as a timeout). */
     private boolean leaves(Request r) {
-        if (r.cancelled()) { stats.cancelled(1); return true; }
+        if (r.cancelled()) { stats.cancelled(1); finished(r, "cancelled"); return true; }
         if (System.nanoTime() <= r.deadlineNanos) return false;
+        finished(r, "timeout");
         r.events.add(new Event.Failed(r.index, EngineException.timeout(opt.timeoutMs())));
         return true;
     }
@@ -552,6 +578,10 @@ public final class Engine implements AutoCloseable {
     /** Emits the newest token; true when the request is complete. */
     private boolean accept(Request r) {
         stats.generatedTokens(1);
+        long now = System.nanoTime();
+        if (r.count == 1) stats.firstToken(now - r.submittedNanos);
+        else stats.interToken(now - r.lastTokenNanos);
+        r.lastTokenNanos = now;
         if (r.output == Request.Output.IMAGE_CODES) return r.count >= r.maxNew && done(r, "length");
         if (r.last() == eos) { r.dropLast(); return done(r, "stop"); }
         if (r.state != null && JsonGrammar.closed(r.state)) return done(r, "stop");     // the value is complete: nothing may follow
@@ -596,6 +626,7 @@ public final class Engine implements AutoCloseable {
         if (cut >= 0) { full = full.substring(0, cut); finish = "stop"; }
         if (r.streaming && full.length() > r.emitted.length() && full.startsWith(r.emitted))
             r.events.add(new Event.Token(r.index, full.substring(r.emitted.length()), r.unsentLogprobs()));
+        finished(r, finish);                    // before Done: a caller that has its answer finds it counted
         r.events.add(new Event.Done(r.index, finish, r.prefix.length + (r.image == null ? 0 : model.config.patches()), r.count, full, ids, List.copyOf(r.lps)));
         return true;
     }
@@ -605,14 +636,18 @@ public final class Engine implements AutoCloseable {
         EngineException err = e instanceof IllegalArgumentException ? EngineException.invalid(e.getMessage())
                 : EngineException.failed(where + " failed: " + e);
         for (Request r : reqs) {
+            finished(r, "error");
             r.events.add(new Event.Failed(r.index, err));
             release(r);
         }
     }
 
+    private void finished(Request r, String finish) { stats.finished(finish, System.nanoTime() - r.submittedNanos); }
+
     private void release(Request r) {
         if (r.slots == null) return;
         for (int s : r.slots) used[s] = false;
+        slotsUsed -= r.slots.length;
         for (KvCache c : r.caches) c.close();
         r.slots = null;
         r.caches = null;

@@ -42,6 +42,8 @@ public final class Request {
     boolean grammarOptional;
     /** Top alternatives to report with each token's log-probability, or -1 for no log-probabilities. */
     int logprobs = -1;
+    /** System.nanoTime() when submitted (queue time, time to first token and end-to-end latency count from it). */
+    long submittedNanos;
 
     // engine state
     KvCache[] caches;
@@ -49,6 +51,8 @@ public final class Request {
     Random rng;
     int[] generated = new int[8];
     int count;
+    /** System.nanoTime() of the newest token (inter-token latency). */
+    long lastTokenNanos;
     String emitted = "";
     JsonGrammar.Stack state;
     final List<TokenLogprob> lps = new java.util.ArrayList<>();

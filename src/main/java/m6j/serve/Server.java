@@ -15,6 +15,7 @@ import m6j.model.M6Model;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -85,9 +86,12 @@ public final class Server implements AutoCloseable {
         this.embedder = Embedder.of(model, tok);
         this.engine = new Engine(model, tok, opt.engine(), metrics);
         this.images = draw ? Imaginer.of(l, engine).orElse(null) : null;
-        metrics.gauge("m6j_queue_depth", "Generation requests waiting for a batch slot.", engine::queued);
+        metrics.gauge("m6j_queue_depth", "Generations (one per choice) waiting for KV slots.", engine::queued);
         metrics.gauge("m6j_tasks_waiting", "Embedding, search and classification tasks waiting for the engine thread.", engine::tasksWaiting);
-        metrics.gauge("m6j_active_sequences", "Generation requests in the running batch.", engine::running);
+        metrics.gauge("m6j_active_sequences", "Generations (one per choice) in the running batch.", engine::running);
+        metrics.gauge("m6j_kv_slots_used", "KV-cache slots held by running generations (two for a guided image).", engine::slotsUsed);
+        metrics.gauge("m6j_kv_slots", "KV-cache slots in the pool (--max-batch).", engine::slots);
+        metrics.served(opt.modelId(), modelIds().subList(0, 1 + opt.aliases().size()), this.adapters.keySet());
         http = HttpServer.create(new InetSocketAddress(opt.host(), opt.port()), 256);
         // Enough handlers for every request the engine can hold (running + queued) and a few quick ones; more
         // connections wait unread in the JDK's queue (bounded by jdk.httpserver.maxConnections, see LIMITS).
@@ -149,7 +153,7 @@ public final class Server implements AutoCloseable {
             switch (path) {
                 case "/", "/index.html" -> { get(method); page(ex); }
                 case "/health" -> { get(method); health(ex); }
-                case "/metrics" -> { get(method); ex.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render().getBytes()); }
+                case "/metrics" -> { get(method); ex.send(200, metrics.contentType(), metrics.render().getBytes(StandardCharsets.UTF_8)); }
                 case "/v1/models" -> { get(method); ex.json(200, models()); }
                 case "/v1/completions" -> generation.completions(ex, post(ex, method));
                 case "/v1/chat/completions" -> generation.chat(ex, post(ex, method));

@@ -50,6 +50,7 @@ class DisconnectTest {
         try {
             double generated = metric(server, "m6j_generated_tokens_total"), cancelled = metric(server, "m6j_cancelled_total");
             double gone = metric(server, "m6j_requests_total\\{path=\"/v1/completions\",status=\"499\"\\}");
+            double byReason = metric(server, "m6j_generations_total\\{finish_reason=\"cancelled\"\\}");
             try (Socket c = send(server, "/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":20,\"n\":2}")) {
                 assertThat(within(10_000, () -> metric(server, "m6j_queue_depth") == 2)).as("both choices queued").isTrue();
             }                                                   // the client leaves while its sequences wait
@@ -58,6 +59,7 @@ class DisconnectTest {
             hold.countDown();
             assertThat(within(10_000, () -> metric(server, "m6j_queue_depth") == 0 && metric(server, "m6j_cancelled_total") == cancelled + 2)).isTrue();
             assertThat(metric(server, "m6j_generated_tokens_total")).as("no token generated for it").isEqualTo(generated);
+            assertThat(metric(server, "m6j_generations_total\\{finish_reason=\"cancelled\"\\}")).as("finish reason cancelled").isEqualTo(byReason + 2);
         } finally {
             hold.countDown();
             holder.join();

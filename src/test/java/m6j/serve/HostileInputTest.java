@@ -15,6 +15,7 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -121,7 +122,9 @@ class HostileInputTest {
         labels.add("other");
         while (m.find()) assertThat(m.group(1)).isIn(labels);
         assertThat(metrics).contains("m6j_requests_total{path=\"/v1/models/{id}\",status=\"404\"}").contains("m6j_requests_total{path=\"other\",status=\"401\"}");
-        assertThat(Metrics.label("a\"b\\c\nd")).isEqualTo("a\\\"b\\\\c\\nd");
+        Metrics escaped = new Metrics();               // label values the client library writes: escaped by it
+        escaped.served("a\"b\\c\nd", List.of("a\"b\\c\nd"), List.of());
+        assertThat(escaped.render()).contains("model=\"a\\\"b\\\\c\\nd\"").doesNotContain("c\nd");
     }
 
     @Test void modelTasksQueueNoFurtherThanRequests() throws Exception {
