@@ -68,7 +68,7 @@ public final class Checkpoint {
     public static Path staging(Path dir) { return dir.resolveSibling(dir.getFileName() + ".tmp"); }
 
     /** The tensor-file metadata of a checkpoint at step. */
-    public static Map<String, String> metadata(int step) { return Map.of("format", "m6j", "step", Integer.toString(step)); }
+    public static Map<String, String> metadata(int step) { return Map.of("m6j", "model", "step", Integer.toString(step)); }
 
     public static Map<String, String> optimizerMetadata(long optimizerStep) {
         return Map.of("optimizer", "adamw", "step", Long.toString(optimizerStep));
