@@ -49,6 +49,13 @@ public final class Safetensors {
      */
     public record Entry(String name, ScalarType dtype, long[] shape, Supplier<Tensor> data, boolean owned) {
         public static Entry of(String name, Tensor t) { return new Entry(name, t.scalar_type(), Tensors.shape(t), () -> t, false); }
+
+        /** Bytes of its data in a file. */
+        public long bytes() {
+            long n = sizeOf(dtype);
+            for (long d : shape) n *= d;
+            return n;
+        }
     }
 
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {

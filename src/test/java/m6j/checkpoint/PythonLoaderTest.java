@@ -3,6 +3,7 @@ package m6j.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import m6j.TestPresets;
+import m6j.cli.Main;
 import m6j.data.CorpusBuilder;
 import m6j.data.CorpusOptions;
 import m6j.data.DataRoots;
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -106,6 +109,70 @@ class PythonLoaderTest {
             assertThat(r.path("onnx").path("maxAbsDiff").asDouble(1)).as("%s: the ONNX graph run vs m6j", c.getKey()).isLessThan(TOLERANCE);
         }
         System.out.println("PythonLoaderTest: " + String.join("; ", report));
+    }
+
+    /**
+     * An expert-parallel checkpoint (two real worker processes, --ep 2): model.safetensors.index.json lists every
+     * tensor in the one file that holds it, each expert's weights under their own name; Java and Python load it whole.
+     * The layout before the index (each shard's slice under the batched name) still loads in both.
+     */
+    @Test void anExpertParallelCheckpointHasAnIndexAndLoadsInJavaAndPython(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("micro.json"), run = dir.resolve("ep2");
+        Presets.write(TestPresets.get("micro"), config);
+        int rc = Main.commandLine().execute("launch", "--nproc", "2", "--master", "127.0.0.1:" + freePort(), "--threads-per-proc", "1",
+                "train", "--config", config.toString(), "--corpus", corpus.toString(), "--run", run.toString(), "--steps", "4",
+                "--batch-size", "4", "--warmup", "1", "--lr", "3e-3", "--checkpoint-every", "4", "--mixture", "itt=1,lm=1",
+                "--threads", "1", "--ep", "2");
+        assertThat(rc).isZero();
+        Path ck = Checkpoint.latest(run).orElseThrow();
+        JsonNode index = Json.MAPPER.readTree(ck.resolve(Checkpoint.INDEX).toFile());
+        Map<String, List<String>> byFile = new TreeMap<>();
+        index.path("weight_map").fields().forEachRemaining(e -> byFile.computeIfAbsent(e.getValue().asText(), f -> new ArrayList<>()).add(e.getKey()));
+        assertThat(byFile).containsOnlyKeys(Checkpoint.MODEL, "experts-00-of-02.safetensors", "experts-01-of-02.safetensors");
+        assertThat(byFile.get("experts-01-of-02.safetensors")).contains("blocks.1.moe.experts.2.w1", "blocks.1.moe.experts.3.b2")
+                .doesNotContain("blocks.1.moe.w1");
+        long bytes = 0;
+        for (var f : byFile.entrySet()) {
+            try (Safetensors.Reader r = new Safetensors.Reader(ck.resolve(f.getKey()))) {
+                assertThat(r.names()).as("%s holds what the index says", f.getKey()).containsExactlyInAnyOrderElementsOf(f.getValue());
+                assertThat(r.metadata()).containsEntry("format", "pt");
+                for (String n : r.names()) bytes += r.info(n).end() - r.info(n).start();
+            }
+        }
+        assertThat(index.path("metadata").path("total_size").asLong()).isEqualTo(bytes);
+        M6Model full = Checkpoint.load(ck).model();
+        Path expected = dir.resolve("ep2-logits.safetensors");
+        writeExpected(full, expected);
+
+        // The same weights in the layout from before the index: each shard's two experts under the batched names.
+        Path old = dir.resolve("old-layout");
+        Files.createDirectories(old);
+        try (var files = Files.list(ck)) {
+            for (Path f : files.toList()) Files.copy(f, old.resolve(f.getFileName()));
+        }
+        Files.delete(old.resolve(Checkpoint.INDEX));
+        for (int s = 0; s < 2; s++) {
+            Map<String, Tensor> slice = new LinkedHashMap<>();
+            for (var e : full.params.named().entrySet())
+                if (full.params.isSharded(e.getKey())) slice.put(e.getKey(), e.getValue().detach().narrow(0, 2L * s, 2).contiguous());
+            Safetensors.write(old.resolve("experts" + Checkpoint.shardSuffix(s, 2)), slice, Checkpoint.metadata(4));
+        }
+        M6Model reloaded = Checkpoint.load(old).model();
+        for (var e : full.params.named().entrySet())
+            assertThat(Tensors.toFloats(reloaded.params.get(e.getKey()))).as(e.getKey()).containsExactly(Tensors.toFloats(e.getValue()));
+
+        assumePythonWithTorch();
+        for (Path c : List.of(ck, old)) {
+            JsonNode r = python(c, expected, dir.resolve(c.getFileName() + ".onnx"));
+            System.out.println("PythonLoaderTest: ep2 " + c.getFileName() + ": " + r);
+            assertThat(r.path("maxAbsDiff").asDouble(1)).as("%s: logits, Java vs Python", c).isLessThan(TOLERANCE);
+            assertThat(r.path("textMaxAbsDiff").asDouble(1)).isLessThan(TOLERANCE);
+            assertThat(r.path("onnx").path("maxAbsDiff").asDouble(1)).isLessThan(TOLERANCE);
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) { return s.getLocalPort(); }
     }
 
     /** Fixed inputs and m6j's logits for them (as inference computes them) into one safetensors file. */
