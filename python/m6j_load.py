@@ -26,6 +26,7 @@ import math
 import os
 import re
 import sys
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -404,7 +405,8 @@ def export_onnx(model, images, tokens, prefix, path, opset=14):
     buffers from them). Needs no onnx package; torch.onnx does the export."""
     names = (["images"] if images is not None else []) + ["tokens", "prefix"]
     args = (images, tokens, prefix)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)         # shapes become constants: intended here
         torch.onnx.export(model, args, path, input_names=names, output_names=["logits"], opset_version=opset,
                           do_constant_folding=True)
     return path
