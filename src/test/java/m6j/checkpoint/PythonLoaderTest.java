@@ -52,7 +52,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * no torch, except on CI (CI set), where .ci/run installs it and its absence fails.
  */
 class PythonLoaderTest {
-    static final Path PYTHON = Path.of("/usr/bin/python3"), LOADER = Path.of("python", "m6j_load.py");
+    /** Debian's python (-Dm6j.python=... for another one). */
+    static final Path PYTHON = Path.of(System.getProperty("m6j.python", "/usr/bin/python3")), LOADER = Path.of("python", "m6j_load.py");
     static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
     static final double TOLERANCE = 1e-5;
     static Path corpus;
@@ -223,7 +224,7 @@ class PythonLoaderTest {
             present = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
         }
         if (!present && System.getenv("CI") == null)
-            Assumptions.abort("/usr/bin/python3 has no torch (apt-get install -y python3-torch python3-onnx); skipping the Python loader test");
-        assertThat(present).as("CI must have /usr/bin/python3 with torch (.ci/run installs python3-torch)").isTrue();
+            Assumptions.abort(PYTHON + " has no torch (apt-get install -y python3-torch python3-onnx); skipping the Python loader test");
+        assertThat(present).as("CI must have " + PYTHON + " with torch (.ci/run installs python3-torch)").isTrue();
     }
 }
