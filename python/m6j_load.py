@@ -306,19 +306,22 @@ DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF1
 
 
 def read_safetensors(path):
-    """{name: tensor} and the metadata of a safetensors file (8-byte little-endian header length, JSON header, data)."""
+    """{name: tensor} and the metadata of a safetensors file (8-byte little-endian header length, JSON header, data),
+    one tensor read at a time."""
+    out = {}
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(n))
-        data = bytearray(f.read())
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, info in header.items():
-        start, end = info["data_offsets"]
-        dtype = DTYPES[info["dtype"]]
-        t = torch.frombuffer(data, dtype=dtype, offset=start, count=(end - start) // torch.tensor([], dtype=dtype).element_size()) \
-            if end > start else torch.empty(0, dtype=dtype)
-        out[name] = t.reshape(info["shape"]).clone()
+        meta = header.pop("__metadata__", {})
+        for name, info in header.items():
+            start, end = info["data_offsets"]
+            dtype = DTYPES[info["dtype"]]
+            f.seek(8 + n + start)
+            data = bytearray(f.read(end - start))
+            if len(data) != end - start:
+                raise SystemExit("m6j_load: %s is cut short (tensor '%s')" % (path, name))
+            t = torch.frombuffer(data, dtype=dtype) if data else torch.empty(0, dtype=dtype)
+            out[name] = t.reshape(info["shape"])
     return out, meta
 
 
