@@ -45,10 +45,11 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A checkpoint a Python user can load: models trained for a few steps with the real trainer (MoE and dense) are
- * saved, m6j computes logits on fixed images and tokens, and python/m6j_load.py (Debian's /usr/bin/python3 with
- * python3-torch) loads the checkpoint directory into a torch module and reproduces them to 1e-5; it also exports the
- * module to ONNX and runs the exported graph (python/m6j_onnx.py). The Python part is skipped where that python has
+ * A checkpoint a Python user can load: models trained for a few steps with the real trainer (MoE, dense, shared
+ * layers, and MoE expert-parallel in two processes) are saved, m6j computes logits on fixed images and tokens, and
+ * python/m6j_load.py (Debian's /usr/bin/python3 with python3-torch) loads the checkpoint directory into a torch
+ * module and reproduces them to 1e-5; it also exports the module to ONNX and runs the exported graph
+ * (python/m6j_onnx.py). The Python part is skipped where that python has
  * no torch, except on CI (CI set), where .ci/run installs it and its absence fails.
  */
 class PythonLoaderTest {
@@ -95,10 +96,12 @@ class PythonLoaderTest {
         assertThat(Checkpoint.load(ckpt).model().config).isEqualTo(Presets.fromJson(config));
     }
 
-    @Test void pythonReproducesTheLogitsOfAnMoeAndADenseModelAndExportsThemToOnnx(@TempDir Path dir) throws Exception {
+    @Test void pythonReproducesTheLogitsOfMoeDenseAndSharedLayerModelsAndExportsThemToOnnx(@TempDir Path dir) throws Exception {
         assumePythonWithTorch();
         List<String> report = new ArrayList<>();
-        for (var c : List.of(Map.entry("moe", TestPresets.get("micro")), Map.entry("dense", TestPresets.get("micro", Map.of("moe.experts", 0))))) {
+        M6Config moe = TestPresets.get("micro");
+        for (var c : List.of(Map.entry("moe", moe), Map.entry("dense", TestPresets.get("micro", Map.of("moe.experts", 0))),
+                Map.entry("shared-layers", moe.withShareLayers(true)))) {     // every block block 0's weights, its FFN or MoE
             Path ckpt = trained(c.getValue(), dir.resolve(c.getKey()));
             Path expected = dir.resolve(c.getKey() + "-logits.safetensors"), onnx = dir.resolve(c.getKey() + ".onnx");
             writeExpected(Checkpoint.load(ckpt).model(), expected);
