@@ -76,6 +76,14 @@ def _softmax(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _argmax(x, axis=0, keepdims=1, select_last_index=0):
+    if select_last_index:
+        i = x.shape[axis] - 1 - np.argmax(np.flip(x, axis), axis=axis)
+    else:
+        i = np.argmax(x, axis=axis)                                     # the first of equal maxima
+    return (np.expand_dims(i, axis) if keepdims else i).astype(np.int64)
+
+
 _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 OPS = {
@@ -94,7 +102,7 @@ OPS = {
     "Unsqueeze": lambda x, axes: np.expand_dims(x, _axes(axes, x.ndim + np.asarray(axes).size)),
     "Squeeze": lambda x, axes=None: np.squeeze(x, None if axes is None else _axes(axes, x.ndim)),
     "Slice": _slice, "TopK": _topk, "OneHot": _one_hot, "CumSum": _cumsum, "ScatterElements": _scatter_elements,
-    "Softmax": _softmax, "Shape": lambda x: np.array(x.shape, dtype=np.int64),
+    "Softmax": _softmax, "ArgMax": _argmax, "Shape": lambda x: np.array(x.shape, dtype=np.int64),
     "Expand": lambda x, s: x * np.ones(tuple(int(d) for d in s), dtype=x.dtype),
     "ConstantOfShape": lambda s, value=None: np.full(tuple(int(d) for d in s), 0 if value is None else numpy_helper.to_array(value).reshape(-1)[0]),
     "ReduceSum": _reduce(np.sum), "ReduceMean": _reduce(np.mean), "ReduceMax": _reduce(np.max),
