@@ -17,12 +17,15 @@ import m6j.runtime.Json;
 import m6j.runtime.Safetensors;
 import m6j.vq.ImageVocab;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.bytedeco.pytorch.global.torch;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -47,12 +50,19 @@ public final class Checkpoint {
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
     public static final String MODEL = "model.safetensors", OPTIMIZER = "optimizer.safetensors",
             CONFIG = "config.json", TOKENIZER = "tokenizer.json", TRAINER = "trainer.json";
+    /**
+     * Hugging Face's index of a model whose weights are in several files, {"metadata": {"total_size": bytes},
+     * "weight_map": {tensor: file}}: written beside the expert shards of an expert-parallel checkpoint.
+     */
+    public static final String INDEX = "model.safetensors.index.json";
+    /** An expert's own tensor in an expert shard file: "blocks.1.moe.experts.3.w1" is expert 3 of "blocks.1.moe.w1". */
+    private static final Pattern PER_EXPERT = Pattern.compile("(.+)\\.experts\\.(\\d+)\\.([^.]+)");
 
     /** step-NNNNNN: %06d gives six digits up to step 999,999 and more after it. */
     private static final Pattern STEP_DIR = Pattern.compile("step-(\\d{6,})");
     private static final Pattern EXPERT_SHARD = Pattern.compile("(.+)-\\d{2}-of-(\\d{2})\\.safetensors");
     /** The JSON files a checkpoint may hold that are read on load; each must parse. */
-    private static final Set<String> JSON_FILES = Set.of(CONFIG, TOKENIZER, TOKENIZER_CONFIG, TRAINER, Lora.CONFIG);
+    private static final Set<String> JSON_FILES = Set.of(CONFIG, TOKENIZER, TOKENIZER_CONFIG, TRAINER, Lora.CONFIG, INDEX);
 
     private Checkpoint() {}
 
@@ -68,7 +78,7 @@ public final class Checkpoint {
     public static Path staging(Path dir) { return dir.resolveSibling(dir.getFileName() + ".tmp"); }
 
     /** The tensor-file metadata of a checkpoint at step. */
-    public static Map<String, String> metadata(int step) { return Map.of("format", "m6j", "step", Integer.toString(step)); }
+    public static Map<String, String> metadata(int step) { return Map.of("m6j", "model", "step", Integer.toString(step)); }
 
     public static Map<String, String> optimizerMetadata(long optimizerStep) {
         return Map.of("optimizer", "adamw", "step", Long.toString(optimizerStep));
@@ -102,6 +112,79 @@ public final class Checkpoint {
 
     /** "experts-II-of-NN.safetensors" style suffix of expert shard index of n. */
     public static String shardSuffix(int index, int n) { return String.format("-%02d-of-%02d.safetensors", index, n); }
+
+    /** "blocks.1.moe.w1", expert 3 -> "blocks.1.moe.experts.3.w1": the name of one expert's slice in a shard file. */
+    public static String expertName(String name, long expert) {
+        int dot = name.lastIndexOf('.');
+        return name.substring(0, dot) + ".experts." + expert + name.substring(dot);
+    }
+
+    /**
+     * An expert shard's weights (each (local experts, ...)) as one tensor per expert under its global index, so every
+     * tensor name is in exactly one file (what the index's weight_map can say). first: the shard's first expert.
+     */
+    public static List<Safetensors.Entry> perExpert(List<Safetensors.Entry> shard, long first) {
+        List<Safetensors.Entry> out = new ArrayList<>();
+        for (Safetensors.Entry e : shard) {
+            long[] rest = Arrays.copyOfRange(e.shape(), 1, e.shape().length);
+            for (long j = 0; j < e.shape()[0]; j++) {
+                long at = j;
+                out.add(new Safetensors.Entry(expertName(e.name(), first + j), e.dtype(), rest, () -> {
+                    Tensor t = e.data().get();
+                    Tensor one = t.select(0, at).clone();
+                    if (e.owned()) t.close();
+                    return one;
+                }, true));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * model.safetensors.index.json of an expert-parallel checkpoint: the replicated tensors in model.safetensors, each
+     * expert's in its shard's file (n shards, every one holding shard's names and shapes with its own experts).
+     */
+    public static void writeIndex(Path dir, List<Safetensors.Entry> replicated, List<Safetensors.Entry> shard, int n) throws IOException {
+        ObjectNode index = Json.MAPPER.createObjectNode();
+        ObjectNode map = Json.MAPPER.createObjectNode();
+        long total = 0;
+        for (Safetensors.Entry e : replicated) {
+            map.put(e.name(), MODEL);
+            total += e.bytes();
+        }
+        for (int s = 0; s < n; s++) {
+            for (Safetensors.Entry e : shard) {
+                long local = e.shape()[0];
+                for (long j = 0; j < local; j++) map.put(expertName(e.name(), s * local + j), "experts" + shardSuffix(s, n));
+                total += e.bytes();
+            }
+        }
+        index.putObject("metadata").put("total_size", total);
+        index.set("weight_map", map);
+        Files.writeString(dir.resolve(INDEX), Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(index) + "\n");
+    }
+
+    /**
+     * Per-expert tensors ("blocks.1.moe.experts.3.w1") stacked by expert into the model's batched ones
+     * ("blocks.1.moe.w1"); other tensors as they are (older expert-parallel checkpoints hold each shard's slice under
+     * the batched name, which Safetensors.readFull concatenates).
+     */
+    public static Map<String, Tensor> stackExperts(Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        Map<String, TreeMap<Integer, Tensor>> experts = new LinkedHashMap<>();
+        tensors.forEach((k, t) -> {
+            Matcher m = PER_EXPERT.matcher(k);
+            if (m.matches()) experts.computeIfAbsent(m.group(1) + "." + m.group(3), x -> new TreeMap<>()).put(Integer.parseInt(m.group(2)), t);
+            else out.put(k, t);
+        });
+        for (var e : experts.entrySet()) {
+            TreeMap<Integer, Tensor> by = e.getValue();
+            if (by.firstKey() != 0 || by.lastKey() != by.size() - 1)
+                throw new IllegalArgumentException("experts of '" + e.getKey() + "' are " + by.keySet() + ", not 0.." + (by.size() - 1));
+            out.put(e.getKey(), torch.stack(new TensorVector(by.values().toArray(Tensor[]::new)), 0));
+        }
+        return out;
+    }
 
     /** Tensors replicated on every rank: all of them on one process, all but expert weights otherwise. */
     public static Map<String, Tensor> replicated(M6Model m, Map<String, Tensor> all, String sep) {
@@ -265,7 +348,7 @@ public final class Checkpoint {
             return;
         }
         try {
-            model.load(Safetensors.readFull(dir, MODEL, "experts"), dir.resolve(MODEL).toString());
+            model.load(stackExperts(Safetensors.readFull(dir, MODEL, "experts")), dir.resolve(MODEL).toString());
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }

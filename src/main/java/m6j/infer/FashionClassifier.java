@@ -107,7 +107,7 @@ public final class FashionClassifier {
 
     public void save(Path dir, Map<String, Object> info) throws IOException {
         Files.createDirectories(dir);
-        Safetensors.write(dir.resolve("classifier.safetensors"), weights.named(), Map.of("format", "m6j-fashion-classifier"));
+        Safetensors.write(dir.resolve("classifier.safetensors"), weights.named(), Map.of("m6j", "fashion-classifier"));
         Json.MAPPER.writerWithDefaultPrettyPrinter().writeValue(dir.resolve("classifier.json").toFile(), info);
     }
 

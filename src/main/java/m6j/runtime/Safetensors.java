@@ -49,6 +49,13 @@ public final class Safetensors {
      */
     public record Entry(String name, ScalarType dtype, long[] shape, Supplier<Tensor> data, boolean owned) {
         public static Entry of(String name, Tensor t) { return new Entry(name, t.scalar_type(), Tensors.shape(t), () -> t, false); }
+
+        /** Bytes of its data in a file. */
+        public long bytes() {
+            long n = sizeOf(dtype);
+            for (long d : shape) n *= d;
+            return n;
+        }
     }
 
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
@@ -62,11 +69,23 @@ public final class Safetensors {
         return entries;
     }
 
+    /**
+     * The metadata every file gets first: {@code format: pt}, which Hugging Face's loaders (transformers'
+     * {@code load_state_dict}, {@code safetensors.torch}) expect of a PyTorch state dict. m6j's own keys follow it.
+     */
+    public static final String FORMAT = "format", PYTORCH = "pt";
+
+    /** metadata: m6j's own keys (a "format" other than "pt" is refused: m6j says what a file is under its own key). */
     public static void write(Path file, List<Entry> entries, Map<String, String> metadata) throws IOException {
         ObjectNode header = JSON.createObjectNode();
-        if (metadata != null && !metadata.isEmpty()) {
-            ObjectNode meta = header.putObject("__metadata__");
-            metadata.forEach(meta::put);
+        ObjectNode meta = header.putObject("__metadata__");
+        meta.put(FORMAT, PYTORCH);
+        if (metadata != null) {
+            metadata.forEach((k, v) -> {
+                if (k.equals(FORMAT) && !v.equals(PYTORCH))
+                    throw new IllegalArgumentException("safetensors metadata 'format' is 'pt' (PyTorch); name m6j's kind of file under another key, not '" + v + "'");
+                meta.put(k, v);
+            });
         }
         long offset = 0;
         for (Entry e : entries) {

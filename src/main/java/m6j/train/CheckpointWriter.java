@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * Writes a checkpoint (Checkpoint holds the format) with every rank of the cluster. The leader
  * writes the replicated tensors (all of them on one process); under expert parallelism one rank per expert shard
- * writes experts-II-of-NN.safetensors (and the optimizer's). The directory is renamed into place only after every
+ * writes experts-II-of-NN.safetensors (and the optimizer's), each expert's weights as tensors of their own
+ * ("blocks.1.moe.experts.3.w1"), listed with the leader's in model.safetensors.index.json. The directory is renamed into place only after every
  * shard is written, and only after all of them are on disk (Checkpoint.commit fsyncs, then renames). The state gives
  * the tensors, wherever they live.
  */
@@ -41,9 +42,14 @@ public final class CheckpointWriter {
             Safetensors.write(tmp.resolve(Checkpoint.OPTIMIZER), state.moments(false), Checkpoint.optimizerMetadata(state.optimizerStep()));
             Checkpoint.writeDescription(tmp, state.model().config, tok, trainer);
         }
+        boolean model = state.adapter() == null;                          // an adapter keeps PEFT's names
+        if (n > 1 && model && cluster.leader())
+            Checkpoint.writeIndex(tmp, state.weights(false), state.weights(true), n);
         if (n > 1 && cluster.writesShard()) {
             String shard = Checkpoint.shardSuffix(state.model().shard.index(), n);
-            Safetensors.write(tmp.resolve("experts" + shard), state.weights(true), meta);
+            var experts = state.weights(true);
+            if (model) experts = Checkpoint.perExpert(experts, state.model().shard.first(state.model().config.moe().experts()));
+            Safetensors.write(tmp.resolve("experts" + shard), experts, meta);
             Safetensors.write(tmp.resolve("optimizer-experts" + shard), state.moments(true), Map.of());
         }
         cluster.barrier();

@@ -23,8 +23,8 @@ public final class VqCheckpoint {
         Files.createDirectories(dir);
         Map<String, Tensor> all = new LinkedHashMap<>(m.weights.named());
         all.putAll(m.buffers.named());
-        Safetensors.write(dir.resolve(MODEL), all, Map.of("format", "m6j-vqgan", "preset", m.config.name()));  // durable, atomic
-        if (d != null) Safetensors.write(dir.resolve(DISC), d.weights.named(), Map.of("format", "m6j-vqgan-disc"));
+        Safetensors.write(dir.resolve(MODEL), all, Map.of("m6j", "vqgan", "preset", m.config.name()));  // durable, atomic
+        if (d != null) Safetensors.write(dir.resolve(DISC), d.weights.named(), Map.of("m6j", "vqgan-discriminator"));
         m.config.write(dir.resolve(CONFIG));
     }
 

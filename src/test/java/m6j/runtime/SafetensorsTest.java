@@ -30,9 +30,10 @@ class SafetensorsTest {
         in.put("mask", Tensors.bools(new boolean[]{true, false}, 2));
         in.put("bf", Tensors.normal(1, ScalarType.Float, 2, 2).to(ScalarType.BFloat16));
         Path f = dir.resolve("m.safetensors");
-        Safetensors.write(f, in, Map.of("format", "m6j"));
+        Safetensors.write(f, in, Map.of("m6j", "model"));
         Safetensors.Loaded out = Safetensors.read(f);
-        assertThat(out.metadata()).containsEntry("format", "m6j");
+        assertThat(out.metadata()).as("PyTorch's format marker first, m6j's keys beside it")
+                .containsExactly(Map.entry("format", "pt"), Map.entry("m6j", "model"));
         assertThat(out.tensors().keySet()).containsExactlyElementsOf(in.keySet());
         for (String k : in.keySet()) {
             assertThat(out.tensors().get(k).scalar_type().value).isEqualTo(in.get(k).scalar_type().value);
@@ -41,13 +42,18 @@ class SafetensorsTest {
         }
     }
 
+    @Test void aFormatOtherThanPtIsRefused(@TempDir Path dir) {
+        assertThatThrownBy(() -> Safetensors.write(dir.resolve("x.safetensors"), Map.of("w", Tensors.floats(new float[2], 2)), Map.of("format", "m6j")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'pt'");
+    }
+
     @Test void fileFollowsTheSafetensorsLayout(@TempDir Path dir) throws IOException {
         Path f = dir.resolve("x.safetensors");
         Safetensors.write(f, Map.of("a", Tensors.floats(new float[]{1.5f, -2f}, 2)), Map.of());
         byte[] b = Files.readAllBytes(f);
         long n = ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         String header = new String(b, 8, (int) n, StandardCharsets.UTF_8).trim();
-        assertThat(header).isEqualTo("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
+        assertThat(header).isEqualTo("{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
         ByteBuffer data = ByteBuffer.wrap(b, 8 + (int) n, 8).order(ByteOrder.LITTLE_ENDIAN);
         assertThat(data.getFloat()).isEqualTo(1.5f);
         assertThat(data.getFloat()).isEqualTo(-2f);
