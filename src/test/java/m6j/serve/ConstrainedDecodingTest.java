@@ -35,10 +35,10 @@ class ConstrainedDecodingTest {
             + "\"home\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":8},\"ok\":{\"type\":\"boolean\"},"
             + "\"at\":{\"type\":[\"number\",\"null\"]}},\"required\":[\"city\"],\"additionalProperties\":false}},"
             + "\"required\":[\"name\",\"home\"],\"additionalProperties\":false}";
-    static final String WEATHER = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":12},"
-            + "\"unit\":{\"enum\":[\"celsius\",\"fahrenheit\"]}},\"required\":[\"city\",\"unit\"]}";
-    static final String TOOLS = "[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":\"Weather in a city\",\"parameters\":" + WEATHER + "}},"
-            + "{\"type\":\"function\",\"function\":{\"name\":\"get_time\",\"parameters\":{\"type\":\"object\",\"properties\":{\"zone\":{\"type\":\"string\",\"maxLength\":6}}}}}]";
+    static final String WEATHER = "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\",\"maxLength\":8},"
+            + "\"unit\":{\"enum\":[\"c\",\"f\"]}},\"required\":[\"city\",\"unit\"]}";
+    static final String TOOLS = "[{\"type\":\"function\",\"function\":{\"name\":\"weather\",\"description\":\"Weather in a city\",\"parameters\":" + WEATHER + "}},"
+            + "{\"type\":\"function\",\"function\":{\"name\":\"time\",\"parameters\":{\"type\":\"object\",\"properties\":{\"zone\":{\"type\":\"string\",\"maxLength\":6}}}}}]";
 
     @BeforeAll static void start() throws Exception { ServeFixture.server(); }
 
@@ -53,7 +53,7 @@ class ConstrainedDecodingTest {
     }
 
     static String chat(String extra) {
-        return "{\"model\":\"m6j-test\",\"temperature\":1.5,\"messages\":[{\"role\":\"user\",\"content\":\"A person as JSON:\"}]," + extra + "}";
+        return "{\"model\":\"m6j-test\",\"temperature\":1.5,\"messages\":[{\"role\":\"user\",\"content\":\"JSON:\"}]," + extra + "}";
     }
 
     @Test void thousandHotSamplesUnderANestedSchemaAllParseAndValidate() throws Exception {
@@ -103,12 +103,12 @@ class ConstrainedDecodingTest {
             assertThat(call.get("type").asText()).isEqualTo("function");
             String name = call.at("/function/name").asText();
             JsonNode args = RequestJson.MAPPER.readTree(call.at("/function/arguments").asText());
-            assertThat(name).isIn("get_weather", "get_time");
-            if (name.equals("get_weather")) assertThat(weather.validate(args)).as(args.toString()).isEmpty();
+            assertThat(name).isIn("weather", "time");
+            if (name.equals("weather")) assertThat(weather.validate(args)).as(args.toString()).isEmpty();
             else assertThat(args.isObject()).isTrue();
         }
-        JsonNode named = ok(chat("\"tools\":" + TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}"));
-        assertThat(named.at("/choices/0/message/tool_calls/0/function/name").asText()).isEqualTo("get_weather");
+        JsonNode named = ok(chat("\"tools\":" + TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"weather\"}}"));
+        assertThat(named.at("/choices/0/message/tool_calls/0/function/name").asText()).isEqualTo("weather");
     }
 
     @Test void autoToolChoiceAnswersInTextOrWithAValidCall() throws Exception {
@@ -121,7 +121,7 @@ class ConstrainedDecodingTest {
     }
 
     @Test void streamedToolCallsArriveAsDeltasTheSdksAssemble() throws Exception {
-        HttpResponse<String> r = BadInputTest.post("/v1/chat/completions", chat("\"stream\":true,\"tools\":" + TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\"}}"), ServeFixture.KEY);
+        HttpResponse<String> r = BadInputTest.post("/v1/chat/completions", chat("\"stream\":true,\"tools\":" + TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"weather\"}}"), ServeFixture.KEY);
         assertThat(r.statusCode()).isEqualTo(200);
         StringBuilder args = new StringBuilder();
         String id = null, name = null, finish = null;
@@ -143,7 +143,7 @@ class ConstrainedDecodingTest {
             }
             args.append(tc.at("/function/arguments").asText());
         }
-        assertThat(name).isEqualTo("get_weather");
+        assertThat(name).isEqualTo("weather");
         assertThat(finish).isEqualTo("tool_calls");
         assertThat(argChunks).as("arguments split across chunks").isGreaterThan(1);
         assertThat(schema(WEATHER).validate(RequestJson.MAPPER.readTree(args.toString()))).as(args.toString()).isEmpty();
