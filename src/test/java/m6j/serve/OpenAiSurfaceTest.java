@@ -57,8 +57,8 @@ class OpenAiSurfaceTest {
         // their no-op values pass
         ok("/v1/chat/completions", "{\"model\":\"m6j-test\"," + msgs + ",\"response_format\":{\"type\":\"text\"},\"tools\":[],\"logprobs\":false,"
                 + "\"frequency_penalty\":0,\"store\":false,\"user\":\"u1\",\"parallel_tool_calls\":true}");
-        JsonNode e = BadInputTest.bad("/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"logprobs\":2}", 400, "unsupported_parameter");
-        assertThat(e.get("param").asText()).isEqualTo("logprobs");
+        JsonNode e = BadInputTest.bad("/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"echo\":true}", 400, "unsupported_parameter");
+        assertThat(e.get("param").asText()).isEqualTo("echo");
         ok("/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":2,\"logprobs\":0,\"echo\":false,\"best_of\":1}");
     }
 }
