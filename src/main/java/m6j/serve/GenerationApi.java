@@ -70,7 +70,7 @@ final class GenerationApi {
 
     /** Parameters both endpoints implement (or that describe the caller, not the output). */
     private static final Set<String> COMMON = Set.of("model", "max_tokens", "n", "temperature", "top_p", "top_k", "seed", "stream",
-            "stream_options", "stop", "user", "logprobs", "presence_penalty", "frequency_penalty", "logit_bias");
+            "stream_options", "stop", "user", "logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "extra_body");
     private static final Set<String> CHAT = Set.of("messages", "max_completion_tokens", "metadata", "service_tier", "store",
             "parallel_tool_calls", "response_format", "tools", "tool_choice", "top_logprobs", "modalities");
     private static final Set<String> COMPLETIONS = Set.of("prompt", "echo", "best_of", "suffix");
@@ -89,6 +89,9 @@ final class GenerationApi {
             if (req.hasNonNull(pen) && req.get(pen).asDouble(1) != 0) throw unsupported(pen, "'" + pen + "' is not supported by this server (0 only).");
         if (req.hasNonNull("logit_bias") && !(req.get("logit_bias").isObject() && req.get("logit_bias").isEmpty()))
             throw unsupported("logit_bias", "logit_bias is not supported by this server.");
+        // Spring AI on Jackson < 2.19 sends its (empty) map of extra parameters as a field instead of flattening it.
+        if (req.hasNonNull("extra_body") && !(req.get("extra_body").isObject() && req.get("extra_body").isEmpty()))
+            throw unsupported("extra_body", "'extra_body' must be empty (send extra parameters at the top level).");
         if (req.path("store").asBoolean(false)) throw unsupported("store", "This server stores no completions ('store' must be false).");
         if (req.path("echo").asBoolean(false)) throw unsupported("echo", "'echo' is not supported by this server.");
         if (req.hasNonNull("best_of") && req.get("best_of").asInt(0) != 1) throw unsupported("best_of", "best_of is not supported by this server (1 only).");
