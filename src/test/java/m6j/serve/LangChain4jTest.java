@@ -1,7 +1,16 @@
 package m6j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.langchain4j.agent.tool.ToolExecutionRequest;
+import dev.langchain4j.agent.tool.ToolSpecification;
 import dev.langchain4j.data.embedding.Embedding;
+import dev.langchain4j.model.chat.request.ChatRequest;
+import dev.langchain4j.model.chat.request.ResponseFormat;
+import dev.langchain4j.model.chat.request.ResponseFormatType;
+import dev.langchain4j.model.chat.request.ToolChoice;
+import dev.langchain4j.model.chat.request.json.JsonObjectSchema;
+import dev.langchain4j.model.chat.request.json.JsonSchema;
+import dev.langchain4j.model.chat.response.PartialToolCall;
 import dev.langchain4j.data.message.ImageContent;
 import dev.langchain4j.data.message.TextContent;
 import dev.langchain4j.data.message.UserMessage;
@@ -152,5 +161,57 @@ class LangChain4jTest {
                 .isInstanceOf(AuthenticationException.class);
         assertThatThrownBy(() -> OpenAiChatModel.builder().baseUrl(base).apiKey(ServeFixture.KEY).modelName("gpt-4").build().chat("hi"))
                 .isInstanceOf(ModelNotFoundException.class).hasMessageContaining("gpt-4");
+    }
+
+    @Test void jsonModeAndJsonSchemaAnswersParseAndValidate() throws Exception {
+        JsonObjectSchema person = JsonObjectSchema.builder().addStringProperty("name").addEnumProperty("mood", List.of("ok", "bad"))
+                .required("name", "mood").build();
+        ChatModel m = chat().temperature(1.5).maxTokens(60).strictJsonSchema(true)
+                .supportedCapabilities(dev.langchain4j.model.chat.Capability.RESPONSE_FORMAT_JSON_SCHEMA).build();
+        for (int seed = 0; seed < 4; seed++) {
+            ChatResponse r = chat().temperature(1.5).maxTokens(60).seed(seed).strictJsonSchema(true)
+                    .supportedCapabilities(dev.langchain4j.model.chat.Capability.RESPONSE_FORMAT_JSON_SCHEMA).build()
+                    .chat(ChatRequest.builder().messages(UserMessage.from("JSON:")).responseFormat(ResponseFormat.builder().type(ResponseFormatType.JSON)
+                            .jsonSchema(JsonSchema.builder().name("person").rootElement(person).build()).build()).build());
+            JsonNode out = RequestJson.MAPPER.readTree(r.aiMessage().text());
+            assertThat(out.get("name").isTextual()).as(out.toString()).isTrue();
+            assertThat(out.get("mood").asText()).isIn("ok", "bad");
+            assertThat(out.size()).isEqualTo(2);
+        }
+        ChatResponse o = m.chat(ChatRequest.builder().messages(UserMessage.from("JSON:")).responseFormat(ResponseFormat.JSON).build());
+        assertThat(RequestJson.MAPPER.readTree(o.aiMessage().text()).isObject()).as(o.aiMessage().text()).isTrue();
+    }
+
+    @Test void toolCallsPlainAndStreamed() throws Exception {
+        ToolSpecification weather = ToolSpecification.builder().name("weather").description("Weather in a city")
+                .parameters(JsonObjectSchema.builder().addStringProperty("city").addEnumProperty("unit", List.of("c", "f")).required("city", "unit").build()).build();
+        ChatRequest req = ChatRequest.builder().messages(UserMessage.from("Weather?")).toolSpecifications(weather).toolChoice(ToolChoice.REQUIRED).build();
+        ChatResponse r = chat().temperature(1.5).maxTokens(60).build().chat(req);
+        assertThat(r.finishReason()).isEqualTo(FinishReason.TOOL_EXECUTION);
+        checkCall(r.aiMessage().toolExecutionRequests());
+        OpenAiStreamingChatModel s = OpenAiStreamingChatModel.builder().baseUrl(base).apiKey(ServeFixture.KEY).modelName(ALIAS).temperature(1.5).maxTokens(60).build();
+        CompletableFuture<ChatResponse> done = new CompletableFuture<>();
+        List<String> partialArgs = Collections.synchronizedList(new ArrayList<>());
+        s.chat(req, new StreamingChatResponseHandler() {
+            @Override public void onPartialResponse(String partial) {}
+            @Override public void onPartialToolCall(PartialToolCall call) { partialArgs.add(call.partialArguments()); }
+            @Override public void onCompleteResponse(ChatResponse complete) { done.complete(complete); }
+            @Override public void onError(Throwable error) { done.completeExceptionally(error); }
+        });
+        ChatResponse st = done.get(60, TimeUnit.SECONDS);
+        assertThat(st.finishReason()).isEqualTo(FinishReason.TOOL_EXECUTION);
+        checkCall(st.aiMessage().toolExecutionRequests());
+        assertThat(partialArgs.size()).as("arguments arrived in pieces").isGreaterThan(1);
+        assertThat(String.join("", partialArgs)).isEqualTo(st.aiMessage().toolExecutionRequests().get(0).arguments());
+    }
+
+    private static void checkCall(List<ToolExecutionRequest> calls) throws Exception {
+        assertThat(calls).hasSize(1);
+        ToolExecutionRequest t = calls.get(0);
+        assertThat(t.id()).startsWith("call_");
+        assertThat(t.name()).isEqualTo("weather");
+        JsonNode args = RequestJson.MAPPER.readTree(t.arguments());
+        assertThat(args.get("city").isTextual()).as(t.arguments()).isTrue();
+        assertThat(args.get("unit").asText()).isIn("c", "f");
     }
 }
