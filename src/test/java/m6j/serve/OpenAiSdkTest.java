@@ -115,4 +115,31 @@ class OpenAiSdkTest {
         assertThatThrownBy(() -> client.completions().create(CompletionCreateParams.builder().model("gpt-4").prompt("x").build()))
                 .isInstanceOf(NotFoundException.class).hasMessageContaining("gpt-4");
     }
+
+    /** What the SDK's structured outputs turn into a strict JSON schema (response_format) or a function tool. */
+    public static class Pet {
+        public String name;
+        public long age;
+        public boolean friendly;
+    }
+
+    public static class GetWeather {
+        public String city;
+    }
+
+    @Test void structuredOutputsAndToolsFromJavaClasses() {
+        for (int seed = 0; seed < 3; seed++) {
+            var p = ChatCompletionCreateParams.builder().model("gpt-4o-mini").addUserMessage("JSON:").temperature(1.5).seed(seed)
+                    .maxCompletionTokens(60).responseFormat(Pet.class).build();
+            Pet pet = client.chat().completions().create(p).choices().get(0).message().content().orElseThrow();
+            assertThat(pet.name).isNotNull();
+        }
+        ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("gpt-4o-mini").addUserMessage("Weather?")
+                .temperature(1.5).maxCompletionTokens(60).addTool(GetWeather.class)
+                .toolChoice(com.openai.models.chat.completions.ChatCompletionToolChoiceOption.Auto.REQUIRED).build());
+        var call = c.choices().get(0).message().toolCalls().orElseThrow().get(0).asFunction();
+        assertThat(c.choices().get(0).finishReason().asString()).isEqualTo("tool_calls");
+        assertThat(call.function().name()).isEqualTo("GetWeather");
+        assertThat(call.function().arguments(GetWeather.class).city).isNotNull();
+    }
 }
