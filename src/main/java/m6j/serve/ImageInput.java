@@ -61,13 +61,24 @@ public final class ImageInput {
     }
 
     /** RGB uint8 (size x size x 3) -> PNG bytes. */
-    public static byte[] png(byte[] rgb, int size) {
+    public static byte[] png(byte[] rgb, int size) { return png(rgb, size, size, size); }
+
+    /** A PNG of width x height from RGB bytes of size x size, resampled bicubically when the sizes differ. */
+    public static byte[] png(byte[] rgb, int size, int width, int height) {
         BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < size; y++)
             for (int x = 0; x < size; x++) {
                 int o = (y * size + x) * 3;
                 img.setRGB(x, y, (rgb[o] & 255) << 16 | (rgb[o + 1] & 255) << 8 | (rgb[o + 2] & 255));
             }
+        if (width != size || height != size) {
+            BufferedImage scaled = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+            java.awt.Graphics2D g = scaled.createGraphics();
+            g.setRenderingHint(java.awt.RenderingHints.KEY_INTERPOLATION, java.awt.RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+            g.drawImage(img, 0, 0, width, height, null);
+            g.dispose();
+            img = scaled;
+        }
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try {
             ImageIO.write(img, "png", out);

@@ -127,15 +127,13 @@ final class MediaApi {
         if (req.hasNonNull("model")) s.checkModel(RequestJson.string(req, "model", null));
         int n = RequestJson.integer(req, "n", 1, 1, 4);
         String format = RequestJson.string(req, "response_format", "b64_json");
-        if (!format.equals("b64_json"))
-            throw ApiError.invalid("response_format", "Only response_format 'b64_json' is supported (this server keeps no image URLs).");
-        String size = RequestJson.string(req, "size", null);
+        if (!format.equals("b64_json") && !format.equals("url"))
+            throw ApiError.invalid("response_format", "response_format must be 'b64_json' or 'url' (a data: URL: this server keeps no images).");
+        int[] wh = size(RequestJson.string(req, "size", null));
         long seed = req.hasNonNull("seed") ? RequestJson.integer(req, "seed", 0, Integer.MIN_VALUE, Integer.MAX_VALUE) : System.nanoTime();
         if (s.images == null)
             throw ApiError.invalid("model", "image_generation_unavailable", "The model '" + s.opt.modelId()
                     + "' has no image generator (it needs the VQGAN and stage-two image codes).");
-        if (size != null && !size.equals(s.imageSize()))
-            throw ApiError.invalid("size", "This model generates images of size " + s.imageSize() + " only.");
         try {
             s.images.promptIds(prompt);
         } catch (IllegalArgumentException e) {
@@ -144,11 +142,25 @@ final class MediaApi {
         // The engine draws the codes between (and together with) text decode steps; the VQGAN decodes them here.
         long[][] codes = s.images.codes(prompt, n, new Imaginer.Options(new Sampling(1.0, 0, 1.0, seed), 3.0), ex::clientGone);
         List<byte[]> pngs = new ArrayList<>();
-        for (byte[] rgb : s.images.vq.images(codes)) pngs.add(ImageInput.png(rgb, s.images.vq.config.imageSize()));
+        int side = s.images.vq.config.imageSize();
+        for (byte[] rgb : s.images.vq.images(codes)) pngs.add(ImageInput.png(rgb, side, wh == null ? side : wh[0], wh == null ? side : wh[1]));
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("created", System.currentTimeMillis() / 1000);
         ArrayNode data = root.putArray("data");
-        for (byte[] png : pngs) data.addObject().put("b64_json", Base64.getEncoder().encodeToString(png)).put("revised_prompt", prompt);
+        for (byte[] png : pngs) {
+            String b64 = Base64.getEncoder().encodeToString(png);
+            data.addObject().put(format, format.equals("url") ? "data:image/png;base64," + b64 : b64).put("revised_prompt", prompt);
+        }
         ex.json(200, root);
+    }
+
+    /** "WxH" (each 16..2048; the model's own size is drawn and resampled to it), or null for "auto" / none. */
+    static int[] size(String size) {
+        if (size == null || size.equals("auto")) return null;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([1-9][0-9]{1,3})x([1-9][0-9]{1,3})").matcher(size);
+        if (!m.matches() || Integer.parseInt(m.group(1)) > 2048 || Integer.parseInt(m.group(2)) > 2048
+                || Integer.parseInt(m.group(1)) < 16 || Integer.parseInt(m.group(2)) < 16)
+            throw ApiError.invalid("size", "Invalid size '" + size + "': 'auto' or WIDTHxHEIGHT, each 16..2048 (e.g. 256x256).");
+        return new int[]{Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
     }
 
     /**

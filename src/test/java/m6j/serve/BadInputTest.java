@@ -142,8 +142,9 @@ class BadInputTest {
                 .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"a red dress\"}")).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(400);
         assertThat(RequestJson.MAPPER.readTree(r.body()).get("error").get("code").asText()).isEqualTo("image_generation_unavailable");
-        bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"size\":\"1024x1024\"}", 400, "invalid_value");
-        bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"response_format\":\"url\"}", 400, "invalid_value");
+        bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"size\":\"4096x4096\"}", 400, "invalid_value");
+        bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"size\":\"big\"}", 400, "invalid_value");
+        bad("/v1/images/generations", "{\"prompt\":\"a dress\",\"response_format\":\"png\"}", 400, "invalid_value");
     }
 
     @Test void clientThatDisconnectsMidStreamLeavesTheServerHealthy() throws Exception {

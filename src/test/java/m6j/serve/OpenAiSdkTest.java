@@ -109,6 +109,16 @@ class OpenAiSdkTest {
         assertThat(ImageIO.read(new ByteArrayInputStream(png)).getWidth()).isEqualTo(32);
     }
 
+    @Test void imagesAsDataUrlsAndAtOtherSizes() throws Exception {
+        ImagesResponse r = client.images().generate(ImageGenerateParams.builder().model(ServeFixture.MODEL).prompt("a red dress")
+                .responseFormat(ImageGenerateParams.ResponseFormat.URL).size(ImageGenerateParams.Size.of("64x48")).build());
+        String url = r.data().orElseThrow().get(0).url().orElseThrow();
+        assertThat(url).startsWith("data:image/png;base64,");
+        var img = ImageIO.read(new ByteArrayInputStream(Base64.getDecoder().decode(url.substring(url.indexOf(',') + 1))));
+        assertThat(img.getWidth()).isEqualTo(64);
+        assertThat(img.getHeight()).isEqualTo(48);
+    }
+
     @Test void errorsArriveAsTheSdkExceptions() {
         OpenAIClient wrong = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey("nope").maxRetries(0).build();
         assertThatThrownBy(() -> wrong.models().list()).isInstanceOf(UnauthorizedException.class);

@@ -61,4 +61,13 @@ class OpenAiSurfaceTest {
         assertThat(e.get("param").asText()).isEqualTo("echo");
         ok("/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":2,\"logprobs\":0,\"echo\":false,\"best_of\":1}");
     }
+
+    @Test void webpImagesAreRead() throws Exception {
+        String webp = "data:image/webp;base64,UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==";     // 1x1 lossless WebP
+        JsonNode e = ok("/v1/embeddings", "{\"model\":\"m6j-test\",\"input\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + webp + "\"}}]}");
+        assertThat(e.at("/data/0/embedding").size()).isPositive();
+        JsonNode c = ok("/v1/chat/completions", "{\"model\":\"m6j-test\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":"
+                + "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + webp + "\"}}]}]}");
+        assertThat(c.at("/usage/prompt_tokens").asInt()).as("the image's patches are in the prompt").isGreaterThan(ServeFixture.CONFIG.patches());
+    }
 }
