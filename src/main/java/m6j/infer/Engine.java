@@ -194,8 +194,8 @@ public final class Engine implements AutoCloseable {
             if (r.prefix.length + r.maxNew > ctx)
                 throw EngineException.invalid("prompt + " + r.maxNew + " codes exceed the model's context of " + ctx);
         }
-        if (r.grammar != null && r.grammar.minLength() > budget(r))
-            throw EngineException.invalid("the shortest output the format allows takes " + r.grammar.minLength() + " tokens; only "
+        if (r.state != null && JsonGrammar.minRemaining(r.state) > budget(r))
+            throw EngineException.invalid("the shortest output the format allows takes " + JsonGrammar.minRemaining(r.state) + " tokens; only "
                     + budget(r) + " are left after the prompt and within the limit");
     }
 
@@ -511,11 +511,7 @@ public final class Engine implements AutoCloseable {
             Arrays.fill(ok, false);
             int left = budget(r) - r.count - 1;
             if (mask.allowed(r.state, left, ok) == 0) ok[eos] = true;     // cannot happen when check() passed; end rather than NaN
-            if (r.grammarOptional && r.count == 0)                         // not a tool call: any text not starting with '{'
-                for (int t = 0; t < textVocab; t++) {
-                    byte[] b = tok.isSpecial(t) ? null : tok.bytes(t);
-                    if (b != null && b[0] != '{') ok[t] = true;
-                }
+            if (r.grammarOptional && r.count == 0) mask.notOpeningJson(ok);    // not a tool call: any text not starting with '{'
             int off = i * textVocab;
             for (int t = 0; t < textVocab; t++) if (!ok[t]) m[off + t] = Float.NEGATIVE_INFINITY;
         }
@@ -528,7 +524,6 @@ public final class Engine implements AutoCloseable {
         byte[] b = tok.bytes(id);
         if (r.grammarOptional && r.count == 1 && (b == null || b[0] != '{')) {
             r.state = null;
-            r.grammar = null;
             return;
         }
         JsonGrammar.Stack next = b == null ? null : JsonGrammar.feed(r.state, b);

@@ -6,8 +6,10 @@ import java.util.List;
 public sealed interface Event {
     int index();
 
-    /** New text (may be empty when a token ended inside a multi-byte character). Streaming text requests only. */
-    /** logprobs: of the tokens this text came from (empty unless asked for). */
+    /**
+     * New text (may be empty when a token ended inside a multi-byte character). Streaming text requests only.
+     * logprobs: of the tokens this text came from (empty unless asked for).
+     */
     record Token(int index, String text, List<TokenLogprob> logprobs) implements Event {}
 
     /**

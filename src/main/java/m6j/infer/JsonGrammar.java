@@ -56,14 +56,12 @@ public final class JsonGrammar {
      */
     public static JsonGrammar toolCall(Map<String, JsonNode> parameters) {
         if (parameters.isEmpty() || parameters.size() > 63) throw new SchemaException("1 to 63 tools");
-        byte[][] prefixes = new byte[parameters.size()][];
-        Node[] params = new Node[parameters.size()];
+        Prop[] calls = new Prop[parameters.size()];
         int i = 0;
-        for (var e : parameters.entrySet()) {
-            prefixes[i] = ("{\"name\":" + encode(MAPPER.getNodeFactory().textNode(e.getKey())) + ",\"arguments\":").getBytes(StandardCharsets.UTF_8);
-            params[i++] = compile(e.getValue(), "tools[" + e.getKey() + "].parameters", 0);
-        }
-        return new JsonGrammar(new Tools(prefixes, params));
+        for (var e : parameters.entrySet())
+            calls[i++] = new Prop(bytes("{\"name\":" + encode(MAPPER.getNodeFactory().textNode(e.getKey())) + ",\"arguments\":"),
+                    compile(e.getValue(), "tools[" + e.getKey() + "].parameters", 0));
+        return new JsonGrammar(new Tools(calls));
     }
 
     /** The state before the first byte. */
@@ -112,44 +110,30 @@ public final class JsonGrammar {
     /** Fewest bytes that complete the value from s. */
     public static int minRemaining(Stack s) { return s == Stack.EMPTY ? 0 : s.top.min() + s.restMin; }
 
-    private abstract static class Frame {
+    private sealed interface Frame permits Value, Str, Num, Lit, ObjFrame, ArrFrame, ToolFrame {
         /** The stack after byte b with this frame on top of s, or null. */
-        abstract Stack step(int b, Stack s);
+        Stack step(int b, Stack s);
 
         /** Fewest bytes that complete this frame (its containers not counted). */
-        abstract int min();
+        int min();
 
         /** True when this frame's value may end here (numbers and literals that could also go on). */
-        boolean complete() { return false; }
+        default boolean complete() { return false; }
     }
 
     /** A value of node expected; its first byte decides the frame. */
-    private static final class Value extends Frame {
-        final Node node;
+    private record Value(Node node) implements Frame {
+        @Override public Stack step(int b, Stack s) { return node.begin(b, s.rest); }
 
-        Value(Node node) { this.node = node; }
-
-        @Override Stack step(int b, Stack s) { return node.begin(b, s.rest); }
-
-        @Override int min() { return node.min; }
+        @Override public int min() { return node.min; }
     }
 
-    private static final class Str extends Frame {
-        final StrNode node;
-        final int count;          // characters so far
-        final boolean escape;     // after a backslash
-        final int pending, lo, hi; // UTF-8 continuation bytes still due, and the range of the next one
-
-        Str(StrNode node, int count, boolean escape, int pending, int lo, int hi) {
-            this.node = node;
-            this.count = count;
-            this.escape = escape;
-            this.pending = pending;
-            this.lo = lo;
-            this.hi = hi;
-        }
-
-        @Override Stack step(int b, Stack s) {
+    /**
+     * Inside a string: count characters so far; escape: after a backslash; pending: UTF-8 continuation bytes still
+     * due, lo..hi the range of the next one.
+     */
+    private record Str(StrNode node, int count, boolean escape, int pending, int lo, int hi) implements Frame {
+        @Override public Stack step(int b, Stack s) {
             if (escape) return "\"\\/bfnrt".indexOf(b) >= 0 ? s.replace(new Str(node, count, false, 0, 0, 0)) : null;
             if (pending > 0) {
                 if (b < lo || b > hi) return null;
@@ -168,22 +152,14 @@ public final class JsonGrammar {
             return null;
         }
 
-        @Override int min() { return (escape ? 1 : 0) + pending + Math.max(0, node.minLen - count) + 1; }
+        @Override public int min() { return (escape ? 1 : 0) + pending + Math.max(0, node.minLen - count) + 1; }
     }
 
-    private static final class Num extends Frame {
+    private record Num(boolean integer, int phase, int length) implements Frame {
         // phases: 0 start, 1 after '-', 2 after a leading 0, 3 integer digits, 4 after '.', 5 fraction digits,
         // 6 after 'e', 7 after the exponent's sign, 8 exponent digits; 2, 3, 5, 8 are complete
-        final boolean integer;
-        final int phase, length;
 
-        Num(boolean integer, int phase, int length) {
-            this.integer = integer;
-            this.phase = phase;
-            this.length = length;
-        }
-
-        @Override Stack step(int b, Stack s) {
+        @Override public Stack step(int b, Stack s) {
             int next = length < MAX_NUMBER || !complete() ? next(b) : -1;     // long numbers end, begun parts finish
             if (next >= 0) return s.replace(new Num(integer, next, length + 1));
             return complete() ? feed(s.rest, b) : null;     // the number ended; b belongs to its container
@@ -205,22 +181,14 @@ public final class JsonGrammar {
             };
         }
 
-        @Override int min() { return complete() ? 0 : 1; }
+        @Override public int min() { return complete() ? 0 : 1; }
 
-        @Override boolean complete() { return phase == 2 || phase == 3 || phase == 5 || phase == 8; }
+        @Override public boolean complete() { return phase == 2 || phase == 3 || phase == 5 || phase == 8; }
     }
 
     /** One of fixed byte strings (enum, const, true/false/null), pos bytes matched. */
-    private static final class Lit extends Frame {
-        final byte[][] alts;
-        final int pos;
-
-        Lit(byte[][] alts, int pos) {
-            this.alts = alts;
-            this.pos = pos;
-        }
-
-        @Override Stack step(int b, Stack s) {
+    private record Lit(byte[][] alts, int pos) implements Frame {
+        @Override public Stack step(int b, Stack s) {
             List<byte[]> keep = new ArrayList<>(alts.length);
             boolean longer = false;
             for (byte[] a : alts)
@@ -233,13 +201,13 @@ public final class JsonGrammar {
             return s.replace(new Lit(keep.toArray(new byte[0][]), pos + 1));
         }
 
-        @Override int min() {
+        @Override public int min() {
             int m = Integer.MAX_VALUE;
             for (byte[] a : alts) m = Math.min(m, a.length - pos);
             return m;
         }
 
-        @Override boolean complete() {
+        @Override public boolean complete() {
             for (byte[] a : alts) if (a.length == pos) return true;
             return false;
         }
@@ -249,35 +217,20 @@ public final class JsonGrammar {
      * An object. With declared properties: keys matched byte by byte against the unused ones (cand), each at most once,
      * all required ones before the close. Free (json_object): any string keys, values of any kind.
      */
-    private static final class ObjFrame extends Frame {
+    private record ObjFrame(Obj node, int phase, long used, int keyPos, long cand, int key) implements Frame {
         static final int OPEN = 0, KEY = 1, COLON = 2, AFTER_VALUE = 3, AFTER_COMMA = 4;
-        final Obj node;
-        final int phase, keyPos, key;
-        final long used, cand;
 
-        ObjFrame(Obj node, int phase, long used, int keyPos, long cand, int key) {
-            this.node = node;
-            this.phase = phase;
-            this.used = used;
-            this.keyPos = keyPos;
-            this.cand = cand;
-            this.key = key;
-        }
-
-        @Override Stack step(int b, Stack s) {
+        @Override public Stack step(int b, Stack s) {
             if (node.props == null) return free(b, s);
             Prop[] p = node.props;
             switch (phase) {
                 case OPEN, AFTER_COMMA, KEY -> {
                     if (phase == OPEN && b == '}') return (node.required & ~used) == 0 ? s.rest : null;
                     int pos = phase == KEY ? keyPos : 0;
-                    long c = phase == KEY ? cand : node.all & ~used, keep = 0;
-                    for (int i = 0; i < p.length; i++)
-                        if ((c >>> i & 1) != 0 && (p[i].key[pos] & 0xFF) == b) keep |= 1L << i;
+                    long keep = matching(p, phase == KEY ? cand : node.all & ~used, pos, b);
                     if (keep == 0) return null;
-                    int one = Long.numberOfTrailingZeros(keep);
-                    if (Long.bitCount(keep) == 1 && p[one].key.length == pos + 1)
-                        return s.replace(new ObjFrame(node, COLON, used | 1L << one, 0, 0, one));
+                    int one = matched(p, keep, pos);
+                    if (one >= 0) return s.replace(new ObjFrame(node, COLON, used | 1L << one, 0, 0, one));
                     return s.replace(new ObjFrame(node, KEY, used, pos + 1, keep, -1));
                 }
                 case COLON -> {
@@ -301,7 +254,7 @@ public final class JsonGrammar {
             };
         }
 
-        @Override int min() {
+        @Override public int min() {
             if (node.props == null) return switch (phase) {
                 case OPEN, AFTER_VALUE -> 1;
                 case COLON -> 1 + Any.MIN + 1;
@@ -325,18 +278,10 @@ public final class JsonGrammar {
         }
     }
 
-    private static final class ArrFrame extends Frame {
+    private record ArrFrame(Arr node, int phase, int count) implements Frame {
         static final int OPEN = 0, AFTER_VALUE = 1, AFTER_COMMA = 2;
-        final Arr node;
-        final int phase, count;
 
-        ArrFrame(Arr node, int phase, int count) {
-            this.node = node;
-            this.phase = phase;
-            this.count = count;
-        }
-
-        @Override Stack step(int b, Stack s) {
+        @Override public Stack step(int b, Stack s) {
             if (phase == AFTER_VALUE) {
                 if (b == ',') return count < node.maxItems ? s.replace(new ArrFrame(node, AFTER_COMMA, count)) : null;
                 return b == ']' && count >= node.minItems ? s.rest : null;
@@ -346,7 +291,7 @@ public final class JsonGrammar {
             return node.items.begin(b, s.replace(new ArrFrame(node, AFTER_VALUE, count + 1)));
         }
 
-        @Override int min() {
+        @Override public int min() {
             int item = node.items.min;
             return switch (phase) {
                 case OPEN -> node.minItems == 0 ? 1 : node.minItems * (item + 1);
@@ -356,35 +301,25 @@ public final class JsonGrammar {
         }
     }
 
-    /** {"name":"NAME","arguments": matched against the tools' prefixes, then the arguments, then '}'. */
-    private static final class ToolFrame extends Frame {
-        final Tools node;
-        final int pos;
-        final long cand;          // -1 once the arguments are written: only '}' is left
-
-        ToolFrame(Tools node, int pos, long cand) {
-            this.node = node;
-            this.pos = pos;
-            this.cand = cand;
-        }
-
-        @Override Stack step(int b, Stack s) {
+    /**
+     * {"name":"NAME","arguments": matched against the tools' openings, then the arguments, then '}'. cand: the tools
+     * whose opening still matches after pos bytes; -1 once the arguments are written (only '}' is left).
+     */
+    private record ToolFrame(Tools node, int pos, long cand) implements Frame {
+        @Override public Stack step(int b, Stack s) {
             if (cand == -1) return b == '}' ? s.rest : null;
-            long keep = 0;
-            for (int i = 0; i < node.prefixes.length; i++)
-                if ((cand >>> i & 1) != 0 && (node.prefixes[i][pos] & 0xFF) == b) keep |= 1L << i;
+            long keep = matching(node.calls, cand, pos, b);
             if (keep == 0) return null;
-            int one = Long.numberOfTrailingZeros(keep);
-            if (Long.bitCount(keep) == 1 && node.prefixes[one].length == pos + 1)
-                return s.replace(new ToolFrame(node, 0, -1)).push(new Value(node.params[one]));
+            int one = matched(node.calls, keep, pos);
+            if (one >= 0) return s.replace(new ToolFrame(node, 0, -1)).push(new Value(node.calls[one].value));
             return s.replace(new ToolFrame(node, pos + 1, keep));
         }
 
-        @Override int min() {
+        @Override public int min() {
             if (cand == -1) return 1;
             int m = Integer.MAX_VALUE;
-            for (int i = 0; i < node.prefixes.length; i++)
-                if ((cand >>> i & 1) != 0) m = Math.min(m, node.prefixes[i].length - pos + node.params[i].min + 1);
+            for (int i = 0; i < node.calls.length; i++)
+                if ((cand >>> i & 1) != 0) m = Math.min(m, node.calls[i].key.length - pos + node.calls[i].value.min + 1);
             return m;
         }
     }
@@ -403,7 +338,22 @@ public final class JsonGrammar {
         abstract boolean mayStart(int b);
     }
 
+    /** A byte string matched byte by byte (an object's key with its quotes, a tool call's opening), then a value. */
     private record Prop(byte[] key, Node value) {}
+
+    /** Of the candidates (bit i for ps[i]), those whose key has byte b at pos. */
+    private static long matching(Prop[] ps, long cand, int pos, int b) {
+        long keep = 0;
+        for (int i = 0; i < ps.length; i++)
+            if ((cand >>> i & 1) != 0 && (ps[i].key[pos] & 0xFF) == b) keep |= 1L << i;
+        return keep;
+    }
+
+    /** The one candidate in keep whose key ends at pos, or -1 (keys are prefix-free: none ends while another goes on). */
+    private static int matched(Prop[] ps, long keep, int pos) {
+        int one = Long.numberOfTrailingZeros(keep);
+        return Long.bitCount(keep) == 1 && ps[one].key.length == pos + 1 ? one : -1;
+    }
 
     private static final class Obj extends Node {
         final Prop[] props;     // null: free keys and values (json_object)
@@ -562,24 +512,23 @@ public final class JsonGrammar {
         }
     }
 
+    /** Tool calls: each tool's opening {"name":"NAME","arguments": with its parameters' node. */
     private static final class Tools extends Node {
-        final byte[][] prefixes;
-        final Node[] params;
+        final Prop[] calls;
 
-        Tools(byte[][] prefixes, Node[] params) {
-            super(minOf(prefixes, params));
-            this.prefixes = prefixes;
-            this.params = params;
+        Tools(Prop[] calls) {
+            super(minOf(calls));
+            this.calls = calls;
         }
 
-        private static int minOf(byte[][] prefixes, Node[] params) {
+        private static int minOf(Prop[] calls) {
             int m = Integer.MAX_VALUE;
-            for (int i = 0; i < prefixes.length; i++) m = Math.min(m, prefixes[i].length + params[i].min + 1);
+            for (Prop c : calls) m = Math.min(m, c.key.length + c.value.min + 1);
             return m;
         }
 
         @Override Stack begin(int b, Stack rest) {
-            Stack s = rest.push(new ToolFrame(this, 0, (1L << prefixes.length) - 1));
+            Stack s = rest.push(new ToolFrame(this, 0, (1L << calls.length) - 1));
             return s.top.step(b, s);
         }
 

@@ -3,6 +3,7 @@ package m6j.infer;
 import m6j.model.KvCache;
 import m6j.model.Lora;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -36,8 +37,6 @@ public final class Request {
     /** Token events only for streaming requests; others get just Done (fewer thread wake-ups per step). */
     boolean streaming;
     long deadlineNanos;
-    /** The grammar the text must follow (JSON under a schema, a tool call), or null. */
-    JsonGrammar grammar;
     /** True when the grammar applies only if the text starts with '{' (a tool call the model may choose not to make). */
     boolean grammarOptional;
     /** Top alternatives to report with each token's log-probability, or -1 for no log-probabilities. */
@@ -54,8 +53,9 @@ public final class Request {
     /** System.nanoTime() of the newest token (inter-token latency). */
     long lastTokenNanos;
     String emitted = "";
+    /** Where the text is in its grammar (JSON under a schema, a tool call), or null for free text. */
     JsonGrammar.Stack state;
-    final List<TokenLogprob> lps = new java.util.ArrayList<>();
+    final List<TokenLogprob> lps = new ArrayList<>();
     int lpsEmitted;
 
     private Request(int index, Output output, int[] prefix, int[] unconditional, double guidance, byte[] image, int maxNew, Sampling sampling) {
@@ -109,7 +109,6 @@ public final class Request {
      */
     public Request constrain(JsonGrammar g, boolean optional) {
         if (output != Output.TEXT) throw new IllegalArgumentException("a grammar constrains text");
-        this.grammar = g;
         this.grammarOptional = optional;
         this.state = g == null ? null : g.start();
         return this;

@@ -16,9 +16,11 @@ final class TokenMask {
     private final int[][] next;   // node -> child node per byte value present (pairs: byte, node)
     private final int[] token;    // node -> the token whose bytes end here, or -1
     private final int eos;
+    private final int[] plain;    // regular tokens whose first byte is not '{'
 
     TokenMask(Tokenizer tok, int vocab) {
         this.eos = tok.id(Tokenizer.EOS);
+        List<Integer> notBrace = new ArrayList<>();
         List<int[]> kids = new ArrayList<>();
         List<Integer> ends = new ArrayList<>();
         kids.add(new int[0]);
@@ -26,6 +28,7 @@ final class TokenMask {
         for (int id = 0; id < vocab; id++) {
             byte[] b = tok.bytes(id);
             if (b == null) continue;                            // special tokens are never grammar output
+            if (b[0] != '{') notBrace.add(id);
             int node = 0;
             for (byte x : b) {
                 int child = child(kids.get(node), x & 0xFF);
@@ -44,7 +47,11 @@ final class TokenMask {
         }
         this.next = kids.toArray(new int[0][]);
         this.token = ends.stream().mapToInt(Integer::intValue).toArray();
+        this.plain = notBrace.stream().mapToInt(Integer::intValue).toArray();
     }
+
+    /** Marks every regular token that does not open with '{' (text that is not a tool call). */
+    void notOpeningJson(boolean[] allowed) { for (int t : plain) allowed[t] = true; }
 
     private static int child(int[] k, int b) {
         for (int i = 0; i < k.length; i += 2) if (k[i] == b) return k[i + 1];

@@ -275,7 +275,6 @@ final class GenerationApi {
      * then its arguments as they grow (the last character held back: the final '}' closes the call, not them).
      */
     private static final class ToolStream {
-        private static final String HEAD = "{\"name\":\"", ARGS = "\",\"arguments\":";
         private final ResponseShape r;
         private final int index;
         private final StringBuilder text = new StringBuilder();
@@ -294,11 +293,11 @@ final class GenerationApi {
             if (call == null && text.length() > 0) call = text.charAt(0) == '{';
             if (call == null || !call) return false;
             if (id == null) {
-                int q = text.indexOf("\"", HEAD.length());
-                if (q < 0 || text.length() < q + ARGS.length()) return true;
+                int at = OutputFormat.argumentsAt(text);
+                if (at < 0) return true;
                 id = callId();
-                ex.event(r.toolChunk(index, id, text.substring(HEAD.length(), q), ""));
-                sent = q + ARGS.length();
+                ex.event(r.toolChunk(index, id, OutputFormat.callName(text, at), ""));
+                sent = at;
             }
             int end = text.length() - 1;
             if (end > sent) {

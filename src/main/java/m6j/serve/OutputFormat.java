@@ -105,13 +105,24 @@ record OutputFormat(JsonGrammar grammar, boolean optional, List<String> toolName
         }
     }
 
+    private static final String CALL_HEAD = "{\"name\":\"", CALL_ARGS = "\",\"arguments\":";
+
     /** A tool call as the model writes it ({"name":"NAME","arguments":ARGS}): name and the arguments' JSON text, or null. */
     static String[] call(String text) {
-        int q = text.indexOf('"', 9);
-        String head = "{\"name\":\"";
-        if (!text.startsWith(head) || q < 0) return null;
-        String prefix = text.substring(0, q) + "\",\"arguments\":";
-        if (!text.startsWith(prefix) || !text.endsWith("}")) return null;
-        return new String[]{text.substring(head.length(), q), text.substring(prefix.length(), text.length() - 1)};
+        int at = argumentsAt(text);
+        if (at < 0 || !text.endsWith("}")) return null;
+        return new String[]{callName(text, at), text.substring(at, text.length() - 1)};
+    }
+
+    /** Where a call's arguments begin once its opening {"name":"NAME","arguments": is in text, else -1. */
+    static int argumentsAt(CharSequence text) {
+        String t = text.toString();
+        int q = t.indexOf('"', CALL_HEAD.length());
+        return t.startsWith(CALL_HEAD) && q >= 0 && t.startsWith(CALL_ARGS, q) ? q + CALL_ARGS.length() : -1;
+    }
+
+    /** The tool's name in a call whose arguments begin at argumentsAt. */
+    static String callName(CharSequence text, int argumentsAt) {
+        return text.subSequence(CALL_HEAD.length(), argumentsAt - CALL_ARGS.length()).toString();
     }
 }

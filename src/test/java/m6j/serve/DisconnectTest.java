@@ -115,12 +115,10 @@ class DisconnectTest {
         return c;
     }
 
-    static double metric(Server server, String name) {
-        Matcher m = Pattern.compile("(?m)^" + name + " (\\S+)$").matcher(server.metrics.render());
-        return m.find() ? Double.parseDouble(m.group(1)) : 0;
-    }
+    static double metric(Server server, String name) { return MetricsTest.metric(server.metrics.render(), name); }
 
-    private static boolean within(long ms, BooleanSupplier condition) throws InterruptedException {
+    /** True once condition holds, polled until ms have passed. */
+    static boolean within(long ms, BooleanSupplier condition) throws InterruptedException {
         long end = System.currentTimeMillis() + ms;
         while (System.currentTimeMillis() < end) {
             if (condition.getAsBoolean()) return true;

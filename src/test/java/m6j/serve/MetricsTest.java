@@ -66,7 +66,7 @@ class MetricsTest {
             replies.add(chat("The jury said", false));
             replies.add(chat("床前明月光，", false));
             replies.add(chat("It was a dark and stormy night", true));
-            assertThat(within(20_000, () -> s.engine.queued() == 3)).as("three generations queued").isTrue();
+            assertThat(DisconnectTest.within(20_000, () -> s.engine.queued() == 3)).as("three generations queued").isTrue();
             waiting = Scrape.of(s);
             Thread.sleep(300);
         } finally {
@@ -90,7 +90,7 @@ class MetricsTest {
         assertThat(BadInputTest.post("/v1/chat/completions", "{\"model\":\"nope\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
                 ServeFixture.KEY).statusCode()).isEqualTo(404);
         // a request is counted just after its reply is sent
-        assertThat(within(5_000, () -> DisconnectTest.metric(s, "m6j_requests_total\\{path=\"/v1/chat/completions\",status=\"404\"\\}")
+        assertThat(DisconnectTest.within(5_000, () -> DisconnectTest.metric(s, "m6j_requests_total\\{path=\"/v1/chat/completions\",status=\"404\"\\}")
                 == before.value("m6j_requests_total", "path", "/v1/chat/completions", "status", "404") + 1
                 && DisconnectTest.metric(s, "m6j_requests_total\\{path=\"/v1/chat/completions\",status=\"200\"\\}")
                 == before.value("m6j_requests_total", "path", "/v1/chat/completions", "status", "200") + 3)).isTrue();
@@ -117,7 +117,7 @@ class MetricsTest {
         assertThat(after.type("m6j_requests")).isEqualTo("counter");
 
         assertThat(after.value("m6j_kv_slots")).isEqualTo(16);                     // the fixture's --max-batch
-        assertThat(within(5_000, () -> s.engine.slotsUsed() == 0)).isTrue();
+        assertThat(DisconnectTest.within(5_000, () -> s.engine.slotsUsed() == 0)).isTrue();
         Scrape idle = Scrape.of(s);
         for (String g : List.of("m6j_kv_slots_used", "m6j_active_sequences", "m6j_queue_depth", "m6j_tasks_waiting"))
             assertThat(idle.value(g)).as(g).isZero();
@@ -142,7 +142,7 @@ class MetricsTest {
         CompletableFuture<HttpResponse<String>> image = BadInputTest.HTTP.sendAsync(HttpRequest.newBuilder(URI.create(s.baseUrl() + "/v1/images/generations"))
                 .header("Authorization", "Bearer " + ServeFixture.KEY).header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"prompt\":\"a shirt\",\"n\":1,\"seed\":3}")).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(within(30_000, () -> s.engine.slotsUsed() >= 2)).as("the image took its slots").isTrue();
+        assertThat(DisconnectTest.within(30_000, () -> s.engine.slotsUsed() >= 2)).as("the image took its slots").isTrue();
         CountDownLatch started = new CountDownLatch(1), hold = new CountDownLatch(1);
         Thread holder = holdEngine(s, started, hold);       // runs after the current decode step: the image stays mid-way
         String held;
@@ -156,7 +156,7 @@ class MetricsTest {
         assertThat(metric(held, "m6j_kv_slots_used")).isEqualTo(2);
         assertThat(metric(held, "m6j_kv_slots")).isEqualTo(16);
         assertThat(image.get(60, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
-        assertThat(within(5_000, () -> DisconnectTest.metric(s, "m6j_kv_slots_used") == 0)).isTrue();
+        assertThat(DisconnectTest.within(5_000, () -> DisconnectTest.metric(s, "m6j_kv_slots_used") == 0)).isTrue();
         assertThat(DisconnectTest.metric(s, "m6j_generations_total\\{finish_reason=\"length\"\\}")).isEqualTo(lengths + 1);  // image codes end by length
     }
 
@@ -206,15 +206,6 @@ class MetricsTest {
     static double metric(String text, String regex) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^" + regex + " (\\S+)$").matcher(text);
         return m.find() ? Double.parseDouble(m.group(1)) : 0;
-    }
-
-    private static boolean within(long ms, BooleanSupplier condition) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (System.currentTimeMillis() < end) {
-            if (condition.getAsBoolean()) return true;
-            Thread.sleep(5);
-        }
-        return condition.getAsBoolean();
     }
 
     /** The parser and the linter, or a skip (a failure with CI set: .ci/run installs them). */
