@@ -9,12 +9,12 @@ Loads an m6j checkpoint into a PyTorch nn.Module, and exports it to ONNX.
     /usr/bin/python3 python/m6j_load.py CHECKPOINT                       # loads it, prints the shape, runs one forward
     /usr/bin/python3 python/m6j_load.py CHECKPOINT --onnx model.onnx     # and exports it (fixed input shapes)
 
-It is the same network as src/main/java/m6j/model/{M6Model,Block,Attention,DenseFfn,MoeFfn,PrefixMask}.java, op for
+It is the same network as m6j-core/src/main/java/m6j/model/{M6Model,Block,Attention,DenseFfn,MoeFfn,PrefixMask}.java, op for
 op: the parameters have the checkpoint's names (state_dict() keys are the safetensors keys), are created in the Java
 init order (so a seeded model draws the Java model's initial values: bench/python/m6_train_step.py uses that), and
 MoE routing follows MoeFfn (top-k or k top-1, choice-major slots, capacity and dropping). A forward of the loaded
 model gives the logits m6j's inference computes (ForwardContext.serving(): no token dropping), to about 1e-6;
-src/test/java/m6j/checkpoint/PythonLoaderTest.java checks 1e-5.
+m6j-cli/src/test/java/m6j/checkpoint/PythonLoaderTest.java checks 1e-5.
 
 Needs only torch and numpy (Debian: apt-get install python3-torch); safetensors files are read by the small reader
 below. The tokenizer is returned as a tokenizers.Tokenizer when that package is installed, else as the parsed

@@ -9,5 +9,5 @@ mvn -q -B -DskipTests package
 out="$here/data/sample"
 # Keep the hand-written notes; regenerate the data.
 rm -rf "$out"/fashion-mnist/*.gz "$out/openclipart/png" "$out/openclipart/svg" "$out/twemoji/img" "$out/twemoji/emoji.json" "$out/brown" "$out/chinese-poetry/dist"
-java -cp "target/m6j.jar:target/lib/*" m6j.data.SampleMaker "$out" "${M6J_DATA:-$HOME/.m6j/data}"
+java -cp "m6j-cli/target/m6j.jar:m6j-cli/target/lib/*" m6j.data.SampleMaker "$out" "${M6J_DATA:-$HOME/.m6j/data}"
 du -sh "$out"

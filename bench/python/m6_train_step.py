@@ -3,10 +3,10 @@
 A line-by-line PyTorch mirror of one m6j training step, for a speed comparison with `./m6j bench train`.
 
 Mirrors (same parameter names, shapes, init order, ops and their order):
-  src/main/java/m6j/model/{M6Model,Block,Attention,DenseFfn,MoeFfn,MoeConfig,M6Config,PrefixMask}.java, through the
+  m6j-core/src/main/java/m6j/model/{M6Model,Block,Attention,DenseFfn,MoeFfn,MoeConfig,M6Config,PrefixMask}.java, through the
     model code it shares with the checkpoint loader, python/m6j_load.py
-  src/main/resources/m6j/presets.json
-  src/main/java/m6j/train/{TrainBench,Batch,AdamW,Trainer}.java
+  m6j-core/src/main/resources/m6j/presets.json
+  m6j-train/src/main/java/m6j/train/{TrainBench,Batch,AdamW,Trainer}.java
 
 Run with Debian's torch and the same thread settings as the Java launcher:
   OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/python/m6_train_step.py --preset small
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PRESETS = os.path.join(HERE, "..", "..", "src", "main", "resources", "m6j", "presets.json")
+PRESETS = os.path.join(HERE, "..", "..", "m6j-core", "src", "main", "resources", "m6j", "presets.json")
 
 
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
