@@ -36,11 +36,15 @@ import torch.nn.functional as F
 
 class MoeConfig:
     def __init__(self, experts=0, every=0, topK=1, prototypes=1, capacityFactorTrain=1.25, capacityFactorEval=2.0,
-                 minCapacity=4, dropTokens=True, auxLossWeight=0.0, zLossWeight=0.0):
+                 minCapacity=4, dropTokens=True, auxLossWeight=0.0, zLossWeight=0.0, sharedExperts=0, biasUpdateRate=0.0,
+                 dropless=False):
         self.experts, self.every, self.topK, self.prototypes = experts, every, topK, prototypes
         self.capacityFactorTrain, self.capacityFactorEval = capacityFactorTrain, capacityFactorEval
         self.minCapacity, self.dropTokens = minCapacity, dropTokens
         self.auxLossWeight, self.zLossWeight = auxLossWeight, zLossWeight
+        # shared experts: a dense FFN beside the routed ones; biasUpdateRate > 0: a routing bias ("router.bias")
+        # that chooses experts (not the gates); dropless: no capacity (the same outputs as capacity without drops)
+        self.sharedExperts, self.biasUpdateRate, self.dropless = sharedExperts, biasUpdateRate, dropless
 
     def enabled(self):
         return self.experts > 0
@@ -251,15 +255,20 @@ class M6ForPrefixLM(torch.nn.Module):
         n, e, k, groups = b * s, m.experts, m.k(), m.prototypes
         xf = x.reshape(n, d)
         logits = F.linear(xf, t[pre + "router.weight"])                      # (N, E)
+        bias = t.get(pre + "router.bias")                                  # bias balancing: chooses, does not weigh
         if groups > 1:                                                       # k top-1 inside each prototype group
             per = e // groups
             probs = torch.softmax(logits.view(n, groups, per), -1)
-            gates, top = probs.max(-1)
+            gates, top = probs.max(-1) if bias is None else probs.add(bias.view(1, groups, per)).max(-1)
+            if bias is not None:
+                gates = probs.gather(-1, top.unsqueeze(-1)).squeeze(-1)
             idx = top.add(torch.arange(groups).mul(per).view(1, groups))
             probs = probs.view(n, e)
         else:
             probs = torch.softmax(logits, -1)
-            gates, idx = torch.topk(probs, k, -1, True, True)
+            gates, idx = torch.topk(probs if bias is None else probs.add(bias.view(1, e)), k, -1, True, True)
+            if bias is not None:
+                gates = probs.gather(1, idx)
             if k > 1:
                 gates = gates.div(gates.sum(-1, keepdim=True))
         choice = idx.t().reshape(-1)                                         # (k*N) assignments, choice-major
@@ -267,7 +276,7 @@ class M6ForPrefixLM(torch.nn.Module):
         onehot = F.one_hot(choice, e)                                        # (A, E)
         pos = onehot.cumsum(0).mul(onehot).sum(1).sub(1)                     # pos[i] = count[choice[i]]++
         count = onehot.sum(0)
-        if m.dropTokens and drop_tokens:
+        if m.dropTokens and drop_tokens and not m.dropless:
             cap = m.capacity(n, training)
         elif torch.jit.is_tracing():
             cap = n                                                          # room for any routing (an export's graph)
@@ -285,6 +294,8 @@ class M6ForPrefixLM(torch.nn.Module):
         out = torch.baddbmm(t[pre + "b2"], h, t[pre + "w2"]).view(e * cap, d)
         out_pad = torch.cat([out, torch.zeros(1, d, dtype=out.dtype)], 0)    # dropped assignments read the zero row
         y = out_pad.index_select(0, slot).mul(gates.t().reshape(a, 1)).view(k, n, d).sum(0)
+        if m.sharedExperts > 0:                                              # always-on experts: one dense FFN
+            y = y.add(self._dense(xf, pre + "shared."))
         return y.view(b, s, d)
 
     def _aux_loss(self, logits, probs, count, assignments):

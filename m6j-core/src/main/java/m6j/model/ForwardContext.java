@@ -25,6 +25,7 @@ public final class ForwardContext {
     private LayerStore store = LayerStore.RESIDENT;
     private Lora adapter;
     private RowGather gather = RowGather.LOCAL;
+    private boolean countsLoad = true;
 
     public ForwardContext(boolean training, RoutingStats stats) { this(training, stats, null); }
 
@@ -50,6 +51,9 @@ public final class ForwardContext {
         c.dropTokens = false;
         return c;
     }
+
+    /** Whether MoE layers count their load here for bias balancing (not in a recomputed block's second run). */
+    boolean countsLoad() { return countsLoad; }
 
     /** False when MoE layers must keep every token whatever the capacity factor says. */
     public boolean dropTokens() { return dropTokens; }
@@ -105,6 +109,7 @@ public final class ForwardContext {
         c.dropTokens = dropTokens;
         c.store = store;
         c.adapter = adapter;
+        c.countsLoad = countsLoad && withStats;                          // counted in the first run only, as the stats
         return c;
     }
 

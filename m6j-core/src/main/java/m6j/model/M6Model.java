@@ -135,6 +135,43 @@ public final class M6Model {
     }
 
     /** h (..., d) -> logits (..., V) through the tied embedding. */
+    /** MoE layers with auxiliary-loss-free bias balancing, one per distinct set of weights (shareLayers: one). */
+    private java.util.List<java.util.List<MoeFfn>> balanced() {
+        java.util.Map<String, java.util.List<MoeFfn>> by = new java.util.LinkedHashMap<>();
+        for (Block b : blocks)
+            if (b.ffn instanceof MoeFfn f && f.bias != null) by.computeIfAbsent(f.weightsKey(), k -> new java.util.ArrayList<>()).add(f);
+        return new java.util.ArrayList<>(by.values());
+    }
+
+    /** Whether any MoE layer balances its routing by bias (moe.biasUpdateRate > 0). */
+    public boolean balancesRouting() { return !balanced().isEmpty(); }
+
+    /**
+     * Assignments per expert of every bias-balanced MoE layer since the last {@link #balanceRouting}, concatenated
+     * (E per layer, in layer order): what a trainer sums over its ranks and hands back.
+     */
+    public double[] routingLoad() {
+        var groups = balanced();
+        int e = config.moe().experts();
+        double[] out = new double[groups.size() * e];
+        for (int g = 0; g < groups.size(); g++)
+            for (MoeFfn f : groups.get(g)) {
+                long[] l = f.load();
+                for (int i = 0; i < e; i++) out[g * e + i] += l[i];
+            }
+        return out;
+    }
+
+    /** One bias update per balanced layer from a step's load (as {@link #routingLoad} lays it out, summed over ranks). */
+    public void balanceRouting(double[] stepLoad) {
+        var groups = balanced();
+        int e = config.moe().experts();
+        for (int g = 0; g < groups.size(); g++) {
+            groups.get(g).get(0).balance(java.util.Arrays.copyOfRange(stepLoad, g * e, (g + 1) * e));
+            for (MoeFfn f : groups.get(g)) f.resetLoad();
+        }
+    }
+
     public Tensor logits(Tensor h) { return torch.linear(h, tok); }
 
     /** The same through ctx: an adapter on the (tied) token embedding changes the output layer too. */

@@ -5,10 +5,19 @@ package m6j.model;
  * Routing is top-k over all experts, or "k top-1" (M6-T expert prototyping) when prototypes > 1:
  * experts split into {@code prototypes} groups, top-1 in each, so k = prototypes.
  * Capacity per expert = max(minCapacity, ceil(k * tokens / experts * capacityFactor)).
+ * <p>
+ * sharedExperts: always-on experts beside the routed ones (DeepSeekMoE), run as one dense FFN of
+ * sharedExperts x dFF width whose output is added to the routed experts'. biasUpdateRate: auxiliary-loss-free
+ * balancing (DeepSeek-V3): a per-expert bias added to the routing scores for choosing experts only (the gates stay
+ * the router's probabilities), moved by this rate after every optimizer step against the step's load (down for an
+ * expert above the mean, up below it); 0 = off. dropless: no capacity at all, in training too: assignments sorted
+ * by expert and each expert's contiguous rows multiplied as they are, no padding and no dropped tokens. Fields
+ * absent from an older config.json read as 0 / false: the model it describes.
  */
 public record MoeConfig(int experts, int every, int topK, int prototypes,
                         double capacityFactorTrain, double capacityFactorEval, int minCapacity,
-                        boolean dropTokens, double auxLossWeight, double zLossWeight) {
+                        boolean dropTokens, double auxLossWeight, double zLossWeight,
+                        int sharedExperts, double biasUpdateRate, boolean dropless) {
     public MoeConfig {
         if (experts < 0) throw new IllegalArgumentException("experts must be >= 0");
         if (experts > 0) {
@@ -18,10 +27,18 @@ public record MoeConfig(int experts, int every, int topK, int prototypes,
             if (prototypes == 1 && (topK < 1 || topK > experts)) throw new IllegalArgumentException("moe.topK must be in 1..experts");
             if (capacityFactorTrain <= 0 || capacityFactorEval <= 0) throw new IllegalArgumentException("capacity factors must be > 0");
             if (minCapacity < 1) throw new IllegalArgumentException("minCapacity must be >= 1");
+            if (sharedExperts < 0) throw new IllegalArgumentException("moe.sharedExperts must be >= 0");
+            if (!(biasUpdateRate >= 0 && biasUpdateRate < 1)) throw new IllegalArgumentException("moe.biasUpdateRate must be in [0, 1)");
         }
     }
 
-    public static MoeConfig dense() { return new MoeConfig(0, 0, 1, 1, 1.25, 2.0, 4, true, 0, 0); }
+    public static MoeConfig dense() { return new MoeConfig(0, 0, 1, 1, 1.25, 2.0, 4, true, 0, 0, 0, 0, false); }
+
+    /** This config with always-on shared experts, bias balancing (rate; 0 = off) and dropless routing set. */
+    public MoeConfig with(int shared, double biasRate, boolean noCapacity) {
+        return new MoeConfig(experts, every, topK, prototypes, capacityFactorTrain, capacityFactorEval, minCapacity,
+                dropTokens, auxLossWeight, zLossWeight, shared, biasRate, noCapacity);
+    }
 
     public boolean enabled() { return experts > 0; }
 

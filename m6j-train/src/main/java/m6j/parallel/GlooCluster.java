@@ -146,6 +146,15 @@ public final class GlooCluster implements Cluster {
         return t.item_double();
     }
 
+    @Override public double[] sum(double[] v) {
+        if (v.length == 0) return v;
+        Tensor t = Tensor.create(v, v.length);
+        g.allreduce(g.world, t, ReduceOp.RedOpType.SUM);
+        double[] out = new double[v.length];
+        t.data_ptr_double().get(out);
+        return out;
+    }
+
     @Override public void barrier() { g.barrier(); }
 
     /**

@@ -38,6 +38,9 @@ public interface Cluster {
     /** Sum of a value over all ranks. */
     default double sum(double v) { return v; }
 
+    /** Element-wise sum over all ranks (MoE routing loads for bias balancing). */
+    default double[] sum(double[] v) { return v; }
+
     default void barrier() {}
 
     /** Checks that data-parallel replicas still hold identical parameters; returns a description (leader logs it). */

@@ -102,6 +102,8 @@ public final class Trainer {
             throw new IllegalArgumentException("--memory-budget offloads CPU training only for now (no device tier yet): use --device cpu");
         Checkpoint.Description d = ckpt.isPresent() ? Checkpoint.describe(ckpt.get())
                 : o.from() != null ? Checkpoint.describe(Checkpoint.resolve(o.from())) : newRun(corpus, preset);
+        if (o.memoryBudget() > 0 && d.config().moe().biasUpdateRate() > 0)
+            throw new IllegalArgumentException("moe.biasUpdateRate (bias balancing) with --memory-budget is not supported yet: the bias is updated in place, offloaded blocks are not");
         tok = d.tokenizer();
         state = trainState(d.config(), o, cluster, log);
         model = state.model();
@@ -284,6 +286,8 @@ public final class Trainer {
         data.advance(ob, (long) micros * o.batchSize());
         // The update runs outside the scope: in-place ops on parameters must not attach them to it.
         double lr = schedule.at(step), norm = state.update(lr, o.clip());
+        // Auxiliary-loss-free balancing: the step's routing load over every rank moves each expert's routing bias.
+        if (model.balancesRouting()) model.balanceRouting(cluster.sum(model.routingLoad()));
         double[] sums = {cluster.sum(loss) / micros, cluster.sum(aux) / micros, cluster.sum(tokens)};
         double ms = (System.nanoTime() - t0) / 1e6;
         return new StepRecord(step, ob.id(), sums[0], sums[1], lr, norm, (long) sums[2], ms,
