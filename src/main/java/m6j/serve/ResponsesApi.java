@@ -277,7 +277,7 @@ final class ResponsesApi {
             if (done == null) o.putNull("usage");
             else {
                 ObjectNode u = o.putObject("usage").put("input_tokens", inputTokens);
-                u.putObject("input_tokens_details").put("cached_tokens", 0);
+                u.putObject("input_tokens_details").put("cached_tokens", 0).put("cache_write_tokens", 0);
                 u.put("output_tokens", done.completionTokens());
                 u.putObject("output_tokens_details").put("reasoning_tokens", 0);
                 u.put("total_tokens", inputTokens + done.completionTokens());
