@@ -259,7 +259,9 @@ final class ResponsesApi {
         ObjectNode response(Event.Done done) {
             ObjectNode o = RequestJson.MAPPER.createObjectNode().put("id", id).put("object", "response").put("created_at", createdAt);
             String status = done == null ? "in_progress" : status(done);
-            o.put("status", status).put("background", false).putNull("error");
+            o.put("status", status).put("background", false);
+            if (status.equals("completed")) o.put("completed_at", System.currentTimeMillis() / 1000); else o.putNull("completed_at");
+            o.putNull("error");
             if (status.equals("incomplete")) o.putObject("incomplete_details").put("reason", "max_output_tokens");
             else o.putNull("incomplete_details");
             if (instructions == null) o.putNull("instructions"); else o.put("instructions", instructions);

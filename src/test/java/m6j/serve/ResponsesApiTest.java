@@ -18,6 +18,7 @@ import com.openai.models.responses.ResponseOutputText;
 import com.openai.models.responses.ResponseStatus;
 import com.openai.models.responses.ResponseStreamEvent;
 import com.openai.models.responses.StructuredResponse;
+import m6j.infer.Engine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -225,6 +226,32 @@ class ResponsesApiTest {
         // and the SDK raises the refusal as its exception
         assertThatThrownBy(() -> client.responses().create(ResponseCreateParams.builder().model(ServeFixture.MODEL).input("hi").previousResponseId("resp_1").build()))
                 .isInstanceOf(BadRequestException.class).hasMessageContaining("previous_response_id");
+    }
+
+    @Test void aFailureMidStreamIsAnErrorEvent() throws Exception {
+        // a server whose requests time out after 1 ms: the stream has begun when the engine fails the request
+        try (Server quick = new Server(ServeFixture.model(), false, null, ServeOptions.defaults(ServeFixture.MODEL).withPort(0)
+                .withEngine(new Engine.Options(4, 8, 1)))) {
+            HttpResponse<String> r = BadInputTest.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(quick.baseUrl() + "/v1/responses"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"m6j-test\",\"input\":\"Once\",\"max_output_tokens\":60,\"stream\":true}"))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            List<JsonNode> events = new ArrayList<>();
+            for (String line : r.body().split("\n")) if (line.startsWith("data: ")) events.add(RequestJson.MAPPER.readTree(line.substring(6)));
+            JsonNode last = events.get(events.size() - 1);
+            assertThat(events.get(0).get("type").asText()).isEqualTo("response.created");
+            assertThat(last.get("type").asText()).as(r.body()).isEqualTo("error");
+            assertThat(last.get("code").asText()).isEqualTo("request_timeout");
+            assertThat(last.get("sequence_number").asInt()).isEqualTo(events.size() - 1);
+            assertThat(last.at("/error/code").asText()).isEqualTo("request_timeout");
+            OpenAIClient c = OpenAIOkHttpClient.builder().baseUrl(quick.baseUrl() + "/v1").apiKey("none").maxRetries(0).build();
+            assertThatThrownBy(() -> {
+                try (StreamResponse<ResponseStreamEvent> s = c.responses().createStreaming(ResponseCreateParams.builder().model(ServeFixture.MODEL)
+                        .input("Once").maxOutputTokens(60).build())) {
+                    s.stream().forEach(e -> { });
+                }
+            }).isInstanceOf(com.openai.errors.SseException.class).hasMessageContaining("did not finish");
+        }
     }
 
     @Test void malformedInputIsA4xxAndTheServerGoesOn() throws Exception {
