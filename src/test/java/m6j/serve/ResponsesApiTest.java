@@ -254,6 +254,28 @@ class ResponsesApiTest {
         }
     }
 
+    /** As DisconnectTest does for completions: a response whose client leaves is withdrawn unrun, counted 499 under its route. */
+    @Test void aGoneClientsResponseIsDroppedUnrun() throws Exception {
+        java.util.concurrent.CountDownLatch hold = new java.util.concurrent.CountDownLatch(1);
+        Thread holder = DisconnectTest.holdScheduler(server, hold);
+        String gone499 = "m6j_requests_total\\{path=\"/v1/responses\",status=\"499\"\\}";
+        try {
+            double generated = DisconnectTest.metric(server, "m6j_generated_tokens_total"), gone = DisconnectTest.metric(server, gone499);
+            double cancelled = DisconnectTest.metric(server, "m6j_cancelled_total");
+            try (var c = DisconnectTest.send(server, "/v1/responses", "{\"model\":\"m6j-test\",\"input\":\"The\",\"max_output_tokens\":20}")) {
+                assertThat(DisconnectTest.within(10_000, () -> DisconnectTest.metric(server, "m6j_queue_depth") == 1)).as("queued").isTrue();
+            }
+            assertThat(DisconnectTest.within(10_000, () -> DisconnectTest.metric(server, gone499) == gone + 1)).as("the handler noticed and gave up").isTrue();
+            hold.countDown();
+            assertThat(DisconnectTest.within(10_000, () -> DisconnectTest.metric(server, "m6j_queue_depth") == 0
+                    && DisconnectTest.metric(server, "m6j_cancelled_total") == cancelled + 1)).isTrue();
+            assertThat(DisconnectTest.metric(server, "m6j_generated_tokens_total")).as("no token generated for it").isEqualTo(generated);
+        } finally {
+            hold.countDown();
+            holder.join();
+        }
+    }
+
     @Test void malformedInputIsA4xxAndTheServerGoesOn() throws Exception {
         BadInputTest.bad("/v1/responses", "{\"model\":\"m6j-test\",\"input\":[", 400, "invalid_json");
         BadInputTest.bad("/v1/responses", "{\"model\":\"m6j-test\"}", 400, "missing_required_parameter");
