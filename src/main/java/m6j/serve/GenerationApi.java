@@ -28,7 +28,7 @@ final class GenerationApi {
      * none; format: free text, JSON or a tool call.
      */
     record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop, int logprobs,
-                          OutputFormat format) {}
+                  OutputFormat format) {}
 
     record Job(int[] prefix, byte[] image) {}
 
