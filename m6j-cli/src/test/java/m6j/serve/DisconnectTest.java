@@ -90,7 +90,7 @@ class DisconnectTest {
     }
 
     /** Keeps the model thread busy until hold opens, so that whatever is submitted meanwhile waits. */
-    private static Thread holdScheduler(Server server, CountDownLatch hold) throws Exception {
+    static Thread holdScheduler(Server server, CountDownLatch hold) throws Exception {
         CountDownLatch started = new CountDownLatch(1);
         Thread t = new Thread(() -> {
             try {
@@ -104,7 +104,7 @@ class DisconnectTest {
         return t;
     }
 
-    private static Socket send(Server server, String path, String json) throws Exception {
+    static Socket send(Server server, String path, String json) throws Exception {
         Socket c = new Socket(InetAddress.getLoopbackAddress(), server.port());
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
         OutputStream o = c.getOutputStream();

@@ -123,6 +123,12 @@ final class Exchange {
     /** One `data:` event, flushed; throws when the client has gone. */
     void event(Object data) throws IOException { rawEvent(new String(RequestJson.bytes(data), StandardCharsets.UTF_8)); }
 
+    /** One named event (`event:` then `data:`, as the Responses API streams), flushed; throws when the client has gone. */
+    void event(String name, Object data) throws IOException {
+        sse.write(("event: " + name + "\ndata: " + new String(RequestJson.bytes(data), StandardCharsets.UTF_8) + "\n\n").getBytes(StandardCharsets.UTF_8));
+        sse.flush();
+    }
+
     void rawEvent(String data) throws IOException {
         sse.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
         sse.flush();

@@ -23,12 +23,14 @@ final class GenerationApi {
 
     GenerationApi(Server s) { this.s = s; }
 
-    /** Decoding parameters shared by both endpoints. */
-    /** logprobs: top alternatives per token, or -1 for none; format: free text, JSON or a tool call. */
-    private record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop, int logprobs,
-                          OutputFormat format) {}
+    /**
+     * Decoding parameters shared by the endpoints (/v1/responses too). logprobs: top alternatives per token, or -1 for
+     * none; format: free text, JSON or a tool call.
+     */
+    record Params(int maxTokens, int n, Sampling sampling, boolean stream, boolean includeUsage, List<String> stop, int logprobs,
+                  OutputFormat format) {}
 
-    private record Job(int[] prefix, byte[] image) {}
+    record Job(int[] prefix, byte[] image) {}
 
     void completions(Exchange ex, ObjectNode req) throws IOException {
         Lora adapter = s.checkModel(modelOf(req));
@@ -56,7 +58,7 @@ final class GenerationApi {
         return RequestJson.string(req, "model", null);
     }
 
-    private int[] prefix(String text, String param) {
+    int[] prefix(String text, String param) {
         int[] ids = s.tok.encode(text);
         int ctx = s.model.config.maxTextLen();
         if (ids.length + 2 > ctx)
@@ -159,8 +161,29 @@ final class GenerationApi {
 
     private void run(Exchange ex, ObjectNode req, List<Job> jobs, Params p, boolean chat, Lora adapter) throws IOException {
         LinkedBlockingQueue<Event> events = new LinkedBlockingQueue<>();
-        List<Request> seqs = new ArrayList<>();
+        Submitted sub = submit(ex, jobs, p, adapter, events);
+        List<Request> seqs = sub.requests();
+        int promptTokens = sub.promptTokens();
         long timeout = s.opt.engine().timeoutMs();
+        ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
+                System.currentTimeMillis() / 1000, modelOf(req), seqs.size());
+        try {
+            if (p.stream()) stream(ex, events, r, timeout, p, promptTokens);
+            else ex.json(200, collect(ex, events, r, timeout, p, promptTokens));
+        } finally {
+            for (Request q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
+        }
+    }
+
+    /** The engine's requests of a call (n per job, in choice order) and the tokens their prompts count. */
+    record Submitted(List<Request> requests, int promptTokens) {}
+
+    /**
+     * Submits n generations per job to the engine, their events to go to events (the one generation path of every
+     * text endpoint). The caller cancels the requests when it is done with them.
+     */
+    Submitted submit(Exchange ex, List<Job> jobs, Params p, Lora adapter, LinkedBlockingQueue<Event> events) throws IOException {
+        List<Request> seqs = new ArrayList<>();
         int promptTokens = 0;
         for (int j = 0; j < jobs.size(); j++) {
             Job job = jobs.get(j);
@@ -177,18 +200,11 @@ final class GenerationApi {
         }
         if (ex.clientGone()) throw new ClientConnection.Gone();
         s.engine.submit(seqs);
-        ResponseShape r = new ResponseShape(chat, "%s-%s".formatted(chat ? "chatcmpl" : "cmpl", UUID.randomUUID().toString().replace("-", "")),
-                System.currentTimeMillis() / 1000, modelOf(req), seqs.size());
-        try {
-            if (p.stream()) stream(ex, events, r, timeout, p, promptTokens);
-            else ex.json(200, collect(ex, events, r, timeout, p, promptTokens));
-        } finally {
-            for (Request q : seqs) q.cancel();     // no-op for finished ones; frees the slots of a gone client at the next step
-        }
+        return new Submitted(seqs, promptTokens);
     }
 
     /** The next event; the client's connection is looked at whenever none came for a while (a gone client cancels). */
-    private static Event next(Exchange ex, LinkedBlockingQueue<Event> events, long timeoutMs) throws IOException {
+    static Event next(Exchange ex, LinkedBlockingQueue<Event> events, long timeoutMs) throws IOException {
         long deadline = System.nanoTime() + (timeoutMs + 10_000) * 1_000_000L;
         try {
             while (true) {

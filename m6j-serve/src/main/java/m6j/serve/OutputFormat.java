@@ -50,6 +50,27 @@ record OutputFormat(JsonGrammar grammar, boolean optional, List<String> toolName
         };
     }
 
+    /**
+     * The Responses API's text.format (param names where it is): {"type": "text"}, {"type": "json_object"}, or
+     * {"type": "json_schema", "name", "schema", "strict", "description"}, flat where chat nests them under json_schema.
+     */
+    static OutputFormat textFormat(JsonNode f, String param) {
+        if (f == null || f.isNull()) return TEXT;
+        if (!f.isObject()) throw RequestJson.wrongType(param, "an object", f);
+        String type = f.path("type").asText("");
+        return switch (type) {
+            case "text" -> TEXT;
+            case "json_object" -> new OutputFormat(JsonGrammar.anyObject(), false, List.of());
+            case "json_schema" -> {
+                JsonNode schema = f.get("schema");
+                if (schema == null || !schema.isObject())
+                    throw ApiError.invalid(param + ".schema", "missing_required_parameter", "Missing required parameter: '" + param + ".schema'.");
+                yield new OutputFormat(schema(schema, param + ".schema"), false, List.of());
+            }
+            default -> throw ApiError.invalid(param + ".type", "Invalid value '" + type + "' for '" + param + ".type': expected 'text', 'json_object' or 'json_schema'.");
+        };
+    }
+
     private static OutputFormat tools(ObjectNode req) {
         JsonNode ts = req.get("tools"), choice = req.get("tool_choice");
         boolean none = ts == null || ts.isNull() || (ts.isArray() && ts.isEmpty());

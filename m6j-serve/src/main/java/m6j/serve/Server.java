@@ -63,6 +63,7 @@ public final class Server implements AutoCloseable {
     private final ExecutorService pool;
     private final AtomicInteger threads = new AtomicInteger();
     private final GenerationApi generation = new GenerationApi(this);
+    private final ResponsesApi responses = new ResponsesApi(this, generation);
     private final MediaApi media = new MediaApi(this);
 
     /**
@@ -129,7 +130,7 @@ public final class Server implements AutoCloseable {
 
     /** The routes, as metrics label them: a request's own path never becomes a label (its cardinality is the client's). */
     static final List<String> ROUTES = List.of("/", "/index.html", "/health", "/metrics", "/v1/models", "/v1/models/{id}",
-            "/v1/completions", "/v1/chat/completions", "/v1/embeddings", "/v1/images/generations", "/v1/search", "/v1/classify");
+            "/v1/completions", "/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/images/generations", "/v1/search", "/v1/classify");
 
     static String route(String path) {
         if (path.startsWith("/v1/models/")) return "/v1/models/{id}";
@@ -157,6 +158,7 @@ public final class Server implements AutoCloseable {
                 case "/v1/models" -> { get(method); ex.json(200, models()); }
                 case "/v1/completions" -> generation.completions(ex, post(ex, method));
                 case "/v1/chat/completions" -> generation.chat(ex, post(ex, method));
+                case "/v1/responses" -> responses.create(ex, post(ex, method));
                 case "/v1/embeddings" -> media.embeddings(ex, post(ex, method));
                 case "/v1/images/generations" -> media.images(ex, post(ex, method));
                 case "/v1/search" -> media.search(ex, post(ex, method));
