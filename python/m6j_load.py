@@ -150,6 +150,14 @@ class M6ForPrefixLM(torch.nn.Module):
                 self._zeros(pre + "moe.b1", e, 1, f)
                 self._normal(pre + "moe.w2", proj_std, e, f, d)
                 self._zeros(pre + "moe.b2", e, 1, d)
+                if c.moe.biasUpdateRate > 0:                    # bias balancing: chooses experts, not a weight
+                    self._zeros(pre + "moe.router.bias", e)
+                if c.moe.sharedExperts > 0:                     # always-on experts: one FFN of their summed width
+                    w = c.moe.sharedExperts * f
+                    self._normal(pre + "moe.shared.fc1.weight", 0.02, w, d)
+                    self._zeros(pre + "moe.shared.fc1.bias", w)
+                    self._normal(pre + "moe.shared.fc2.weight", proj_std, d, w)
+                    self._zeros(pre + "moe.shared.fc2.bias", d)
             else:
                 self._normal(pre + "ffn.fc1.weight", 0.02, c.dFF, d)
                 self._zeros(pre + "ffn.fc1.bias", c.dFF)

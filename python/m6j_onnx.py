@@ -97,6 +97,8 @@ OPS = {
     "Cast": lambda x, to: x.astype(onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[to]),
     "Concat": lambda *xs, axis: np.concatenate(xs, axis=axis),
     "Gather": lambda x, i, axis=0: np.take(x, np.where(i < 0, i + x.shape[axis], i), axis=axis),
+    "GatherElements": lambda x, i, axis=0: np.take_along_axis(x, np.where(i < 0, i + x.shape[axis], i), axis=axis),
+    "Gemm": lambda a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0: alpha * ((a.T if transA else a) @ (b.T if transB else b)) + (0 if c is None else beta * c),
     "Reshape": lambda x, s, allowzero=0: x.reshape([x.shape[i] if (d == 0 and not allowzero) else int(d) for i, d in enumerate(s)]),
     "Transpose": lambda x, perm=None: np.transpose(x, perm),
     "Unsqueeze": lambda x, axes: np.expand_dims(x, _axes(axes, x.ndim + np.asarray(axes).size)),

@@ -102,7 +102,9 @@ class PythonLoaderTest {
         M6Config moe = TestPresets.get("micro");
         for (var c : List.of(Map.entry("moe", moe), Map.entry("dense", TestPresets.get("micro", Map.of("moe.experts", 0))),
                 Map.entry("shared-layers", moe.withShareLayers(true)),
-                Map.entry("k-top-1", TestPresets.get("micro", Map.of("moe.prototypes", 2))))) {   // top-1 in each of 2 groups     // every block block 0's weights, its FFN or MoE
+                Map.entry("k-top-1", TestPresets.get("micro", Map.of("moe.prototypes", 2))),
+                // shared experts, a routing bias moved by 4 balancing updates, dropless training
+                Map.entry("shared-bias-dropless", TestPresets.get("micro", Map.of("moe.sharedExperts", 1, "moe.biasUpdateRate", 0.01, "moe.dropless", true))))) {   // top-1 in each of 2 groups     // every block block 0's weights, its FFN or MoE
             Path ckpt = trained(c.getValue(), dir.resolve(c.getKey()));
             Path expected = dir.resolve(c.getKey() + "-logits.safetensors"), onnx = dir.resolve(c.getKey() + ".onnx");
             writeExpected(Checkpoint.load(ckpt).model(), expected);
