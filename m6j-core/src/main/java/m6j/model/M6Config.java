@@ -52,8 +52,10 @@ public record M6Config(String name, int vocabSize, int dModel, int nLayers, int 
         for (int l = 0; l < nLayers; l++) {
             long blk = attn + ln;
             if (moe.isMoeLayer(l)) {
-                total += blk + moe.experts() * dense + moe.experts() * d;
-                active += blk + moe.k() * dense + moe.experts() * d;
+                long w = (long) moe.sharedExperts() * f, shared = w == 0 ? 0 : 2 * d * w + w + d;   // always on
+                long router = moe.experts() * d + (moe.biasUpdateRate() > 0 ? moe.experts() : 0);
+                total += blk + moe.experts() * dense + router + shared;
+                active += blk + moe.k() * dense + router + shared;
             } else {
                 total += blk + dense;
                 active += blk + dense;

@@ -104,7 +104,7 @@ public final class TrainBench {
         double perPos = 0;
         for (int l = 0; l < c.nLayers(); l++) {
             perPos += 4 * d * d;
-            perPos += m.isMoeLayer(l) ? m.k() * 2 * d * f + d * m.experts() : 2 * d * f;
+            perPos += m.isMoeLayer(l) ? (m.k() + m.sharedExperts()) * 2 * d * f + d * m.experts() : 2 * d * f;
         }
         double fwd = 2 * perPos * b * s                      // 2 FLOPs per multiply-add
                 + c.nLayers() * 4.0 * b * (double) s * s * d   // QK^T and AV
