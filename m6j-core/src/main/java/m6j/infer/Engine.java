@@ -70,6 +70,9 @@ public final class Engine implements AutoCloseable {
 
         default void decodeStep(int batchSize, long nanos) {}
 
+        /** Constrained decoding's share of a decode step: masks built and grammar states moved for rows with a grammar. */
+        default void grammar(int rows, long nanos) {}
+
         default void cancelled(int n) {}
 
         /** A generation left the queue for its KV slots, this long after it was submitted. */
@@ -484,11 +487,16 @@ public final class Engine implements AutoCloseable {
             Tensor rowsOf = text.size() == rows.size() ? logits : logits.index_select(0, index(logits, textRows));  // all text: no gather
             Tensor l = rowsOf.narrow(1, 0, textVocab);                                                             // (Bt, Vtext)
             Tensor allowed = l;
-            if (text.stream().anyMatch(r -> r.state != null)) allowed = l.add(masks(text, l).to(l.scalar_type()));    // grammar rows: -inf off it
+            long g0 = System.nanoTime();
+            int constrained = (int) text.stream().filter(r -> r.state != null).count();
+            if (constrained > 0) allowed = l.add(masks(text, l).to(l.scalar_type()));    // grammar rows: -inf off it
+            long g1 = System.nanoTime();
             int[] ids = Sampler.choose(allowed, settings(text), rngs(text));
             if (text.stream().anyMatch(r -> r.logprobs >= 0)) logprobs(l, text, ids);
             add(text, ids);
+            long g2 = System.nanoTime();
             for (int i = 0; i < ids.length; i++) advance(text.get(i), ids[i]);
+            if (constrained > 0) stats.grammar(constrained, (g1 - g0) + (System.nanoTime() - g2));
         }
         if (!codes.isEmpty()) {
             Tensor c = logits.index_select(0, index(logits, cond)).narrow(1, codeOffset, codebook);  // (Bc, K)
