@@ -21,10 +21,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import javax.net.ssl.SNIHostName;
@@ -49,12 +50,19 @@ import javax.net.ssl.SSLSocket;
 public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean allowPrivate) {
     public static final long DEFAULT_MAX_BYTES = 8L << 20, DEFAULT_TIMEOUT_MS = 5_000;
     public static final int MAX_REDIRECTS = 3;
-    /** Remote fetches in flight across all requests (each may hold maxBytes); more wait, until their deadline. */
-    static final Semaphore FETCHES = new Semaphore(16);
+    /**
+     * Heap, in KiB, that fetches in flight may hold across all requests: an eighth of the heap, each fetch reserving
+     * twice its maxBytes (a growing buffer and its copy) up front; more fetches wait, until their deadline.
+     */
+    static final int BUDGET_KIB = (int) Math.max(4096, Math.min(Integer.MAX_VALUE, Runtime.getRuntime().maxMemory() / 8 / 1024));
+    private static final Semaphore BUDGET = new Semaphore(BUDGET_KIB);
     public static final ImageFetch OFF = new ImageFetch(false, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT_MS, false);
     private static final int MAX_HEADER_BYTES = 32 << 10;
-    /** Host name lookups, on their own threads so a slow resolver cannot outlast the deadline. */
-    private static final ExecutorService LOOKUPS = Executors.newCachedThreadPool(r -> {
+    /**
+     * Host name lookups, on their own threads so a slow resolver cannot outlast the deadline; at most 32 at once
+     * (a lookup given up on still holds its thread until the resolver answers).
+     */
+    private static final ThreadPoolExecutor LOOKUPS = new ThreadPoolExecutor(0, 32, 30, TimeUnit.SECONDS, new SynchronousQueue<>(), r -> {
         Thread t = new Thread(r, "m6j-image-lookup");
         t.setDaemon(true);
         return t;
@@ -75,8 +83,9 @@ public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean
                 "This server does not fetch remote images (start it with 'm6j serve --fetch-images' to allow http(s) image URLs); send the image as a data: URL.");
         long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         URI uri = check(url, param);
+        int kib = (int) Math.min(BUDGET_KIB, 2 * ((maxBytes + 1023) >> 10));
         try {
-            if (!FETCHES.tryAcquire(timeoutMs, TimeUnit.MILLISECONDS))
+            if (!BUDGET.tryAcquire(kib, timeoutMs, TimeUnit.MILLISECONDS))
                 throw new ApiError(429, "rate_limit_exceeded", "image_fetch_busy", param, "Too many remote images are being fetched; retry shortly.", 1);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -96,7 +105,7 @@ public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean
                 uri = check(next.toString(), param);
             }
         } finally {
-            FETCHES.release();
+            BUDGET.release(kib);
         }
     }
 
@@ -158,7 +167,12 @@ public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean
     }
 
     private static InetAddress[] resolve(String host, long deadline, String param) {
-        Future<InetAddress[]> f = LOOKUPS.submit(() -> InetAddress.getAllByName(host));
+        Future<InetAddress[]> f;
+        try {
+            f = LOOKUPS.submit(() -> InetAddress.getAllByName(host));
+        } catch (RejectedExecutionException e) {
+            throw new ApiError(429, "rate_limit_exceeded", "image_fetch_busy", param, "Too many image hosts are being looked up; retry shortly.", 1);
+        }
         try {
             InetAddress[] a = f.get(remaining(deadline, param), TimeUnit.MILLISECONDS);
             if (a.length == 0) throw failed(param, "'" + host + "' has no address");

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,6 +20,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.util.Base64;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -197,6 +204,61 @@ class RemoteImageTest {
         bad(allowPrivate, chat("http://no-such-host.invalid/x.png"), "image_fetch_failed");
         // and the server still answers
         assertThat(ok(allowPrivate, "/v1/completions", "{\"model\":\"m6j-test\",\"prompt\":\"The\",\"max_tokens\":2}").get("choices").size()).isEqualTo(1);
+    }
+
+    /**
+     * https: a server on 127.0.0.1 whose self-signed certificate names only "localhost", trusted as the JVM's
+     * default for this test. By name the fetch connects to the checked address and verifies the certificate
+     * against the name (and sends it as SNI); by address the same certificate does not match, so it is refused.
+     */
+    @Test void httpsVerifiesTheUrlsHostName() throws Exception {
+        Path dir = Path.of("target", "remote-image-tls");
+        Files.createDirectories(dir);
+        Path ks = dir.resolve("server-" + ProcessHandle.current().pid() + ".p12");
+        Files.deleteIfExists(ks);
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(), "-genkeypair", "-alias", "t",
+                "-keyalg", "EC", "-dname", "CN=localhost", "-ext", "SAN=dns:localhost", "-validity", "2", "-storetype", "PKCS12",
+                "-storepass", "changeit", "-keypass", "changeit", "-keystore", ks.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        try (var in = Files.newInputStream(ks)) { keys.load(in, "changeit".toCharArray()); }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, "changeit".toCharArray());
+        SSLContext serverTls = SSLContext.getInstance("TLS");
+        serverTls.init(kmf.getKeyManagers(), null, null);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("t", keys.getCertificate("t"));
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext clientTls = SSLContext.getInstance("TLS");
+        clientTls.init(null, tmf.getTrustManagers(), null);
+        HttpsServer https = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+        https.setHttpsConfigurator(new HttpsConfigurator(serverTls));
+        java.util.List<String> hostHeaders = new java.util.concurrent.CopyOnWriteArrayList<>();
+        https.createContext("/cat.png", ex -> {
+            hostHeaders.add(ex.getRequestHeaders().getFirst("Host"));
+            try { send(ex, 200, png, false); } finally { ex.close(); }
+        });
+        https.start();
+        SSLContext before = SSLContext.getDefault();
+        SSLContext.setDefault(clientTls);
+        try {
+            int port = https.getAddress().getPort();
+            JsonNode viaData = ok(allowPrivate, "/v1/embeddings", embed(dataUrl())).at("/data/0/embedding");
+            assertThat(ok(allowPrivate, "/v1/embeddings", embed("https://localhost:" + port + "/cat.png")).at("/data/0/embedding")).isEqualTo(viaData);
+            assertThat(hostHeaders).containsExactly("localhost:" + port);
+            JsonNode e = bad(allowPrivate, chat("https://127.0.0.1:" + port + "/cat.png"), "image_fetch_failed");
+            assertThat(hostHeaders).hasSize(1);
+            assertThat(e.get("message").asText()).contains("127.0.0.1");   // no name in the certificate matches it
+            SSLContext.setDefault(before);                               // the JVM's own trust: the self-signed one is not in it
+            assertThat(bad(allowPrivate, chat("https://localhost:" + port + "/cat.png"), "image_fetch_failed").get("message").asText()).contains("PKIX");
+            assertThat(hostHeaders).hasSize(1);
+        } finally {
+            SSLContext.setDefault(before);
+            https.stop(0);
+        }
     }
 
     @Test void addressClasses() throws Exception {
