@@ -9,6 +9,7 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Proxy;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
@@ -95,7 +96,8 @@ public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean
             for (int hop = 0; ; hop++) {
                 Answer a = once(uri, deadline, param);
                 if (a.location == null) return a.body;
-                if (hop == MAX_REDIRECTS) throw failed(param, "more than " + MAX_REDIRECTS + " redirects (last to " + a.location + ")");
+                if (hop == MAX_REDIRECTS) throw failed(param, "more than " + MAX_REDIRECTS + " redirects (last to "
+                        + (a.location.length() > 200 ? a.location.substring(0, 200) + "..." : a.location) + ")");
                 URI next;
                 try {
                     next = uri.resolve(new URI(a.location));
@@ -142,7 +144,7 @@ public record ImageFetch(boolean enabled, long maxBytes, long timeoutMs, boolean
         }
         IOException last = null;
         for (InetAddress a : addrs) {
-            Socket raw = new Socket();
+            Socket raw = new Socket(Proxy.NO_PROXY);                  // straight to the address checked
             try {
                 raw.connect(new InetSocketAddress(a, port), remaining(deadline, param));
             } catch (SocketTimeoutException e) {

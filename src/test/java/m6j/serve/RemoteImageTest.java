@@ -261,6 +261,16 @@ class RemoteImageTest {
         }
     }
 
+    @Test void policyIsValidated() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new ImageFetch(false, ImageFetch.DEFAULT_MAX_BYTES, 5000, true));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ImageFetch.on(0, 5000, false));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ImageFetch.on(1L << 40, 5000, false));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ImageFetch.on(1 << 20, 0, false));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ServeOptions.defaults("m").withImageFetch(null));
+        assertThat(ServeOptions.defaults("m").imageFetch()).isEqualTo(ImageFetch.OFF);
+        assertThat(ImageFetch.OFF.enabled()).isFalse();
+    }
+
     @Test void addressClasses() throws Exception {
         String[] refused = {"127.0.0.1", "127.255.0.9", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254",
                 "100.64.0.1", "100.127.255.254", "::1", "fe80::1", "fc00::1", "fd12:3456::1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe",
