@@ -73,7 +73,7 @@ public final class ServeCommand implements Callable<Integer> {
         for (var e : adapters.entrySet()) labels(s, e.getKey(), Checkpoint.describe(Checkpoint.resolve(e.getValue())).trainer());
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
                 + (apiKey != null ? " (API key required)" : "")
-                + (fetch.enabled() ? ", fetching image URLs (" + (fetch.allowPrivate() ? "private addresses too" : "public addresses") + ")" : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
+                + (fetch.enabled() ? " (fetches image URLs" + (fetch.allowPrivate() ? ", private addresses too)" : ")") : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
         Thread.currentThread().join();
         return 0;

@@ -26,6 +26,7 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,6 +57,8 @@ class RemoteImageTest {
         base = "http://127.0.0.1:" + host.getAddress().getPort();
         route("/cat.png", ex -> send(ex, 200, png, false));
         route("/chunked.png", ex -> send(ex, 200, png, true));
+        byte[] tiny = ImageInput.png(new byte[32 * 32 * 3], 32);
+        route("/tiny.png", ex -> send(ex, 200, tiny, false));
         route("/text", ex -> send(ex, 200, "hello, not a picture".getBytes(StandardCharsets.UTF_8), false));
         route("/missing", ex -> send(ex, 404, "no".getBytes(StandardCharsets.UTF_8), false));
         route("/declared-big", ex -> {                       // says it is over the limit; the fetcher must not read on
@@ -258,6 +261,21 @@ class RemoteImageTest {
         } finally {
             SSLContext.setDefault(before);
             https.stop(0);
+        }
+    }
+
+    /** `m6j serve`'s flags reach the policy: a process with a 1 KiB cap takes a small PNG and refuses the sample's. */
+    @Test void serveFlags(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        try (ServeProcess p = new ServeProcess(tmp, List.of("-Xmx512m"), List.of("--fetch-images", "--fetch-allow-private",
+                "--fetch-max-bytes", "1024", "--fetch-timeout", "2", "--model-id", ServeFixture.MODEL))) {
+            assertThat(p.log.toString()).contains("(fetches image URLs, private addresses too)");
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(p.url + "/v1/embeddings")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(embed(base + "/tiny.png"))).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            r = HTTP.send(HttpRequest.newBuilder(URI.create(p.url + "/v1/embeddings")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(embed(base + "/cat.png"))).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(400);
+            assertThat(RequestJson.MAPPER.readTree(r.body()).at("/error/code").asText()).isEqualTo("image_too_large");
         }
     }
 
