@@ -17,8 +17,6 @@ import java.util.Set;
 record ChatPrompt(String text, byte[] image) {
     private static final Set<String> ROLES = ChatTemplate.ROLES;
 
-    static ChatPrompt parse(JsonNode messages, int imageSize) { return parse(messages, imageSize, List.of(), ImageFetch.OFF); }
-
     /**
      * tools: names of the tools the answer may call, listed in a system turn first (only names: a small model's
      * context is short, and the grammar enforces the arguments). An assistant turn's tool_calls are rendered as the
