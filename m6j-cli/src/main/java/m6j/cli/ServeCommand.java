@@ -3,6 +3,7 @@ package m6j.cli;
 import m6j.checkpoint.Checkpoint;
 import m6j.infer.Engine;
 import m6j.model.Lora;
+import m6j.serve.ImageFetch;
 import m6j.serve.ServeOptions;
 import m6j.serve.Server;
 import m6j.serve.VectorIndex;
@@ -37,6 +38,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--adapter", description = "NAME=DIR: also serve this LoRA adapter (a finetune --lora run or checkpoint of this model) as model NAME; repeatable.")
     Map<String, Path> adapters = new LinkedHashMap<>();
     @Option(names = "--max-body", defaultValue = "8388608", description = "Largest request body in bytes (default: ${DEFAULT-VALUE}).") long maxBody;
+    @Option(names = "--fetch-images", description = "Fetch http(s) image URLs in requests (off: only data: URLs); public addresses only unless --fetch-allow-private.")
+    boolean fetchImages;
+    @Option(names = "--fetch-max-bytes", defaultValue = "8388608", description = "Largest remote image in bytes (default: ${DEFAULT-VALUE}).") long fetchMaxBytes;
+    @Option(names = "--fetch-timeout", defaultValue = "5", description = "Seconds a remote image fetch may take in all (default: ${DEFAULT-VALUE}).") double fetchTimeout;
+    @Option(names = "--fetch-allow-private", description = "Also fetch from loopback, private, link-local (cloud metadata!) and CGNAT addresses.")
+    boolean fetchAllowPrivate;
 
     /** A classify fine-tune's labels (trainer.json) become the model's default labels of /v1/classify. */
     private static void labels(Server s, String id, JsonNode trainer) {
@@ -49,10 +56,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         if (apiKey == null) apiKey = System.getenv("M6J_API_KEY");
         Engine.Options so = new Engine.Options(maxBatch, maxQueue, Math.round(timeout * 1000));
+        ImageFetch fetch = new ImageFetch(fetchImages, fetchMaxBytes, Math.round(fetchTimeout * 1000), fetchAllowPrivate);   // checked before loading
         common.init();
         Checkpoint.Loaded l = Checkpoint.load(model.model);
         List<String> names = modelNames == null || modelNames.isEmpty() ? List.of("m6j-" + l.model().config.name()) : modelNames;
-        ServeOptions o = new ServeOptions(host, port, apiKey, names.get(0), maxBody, 8, so, names.subList(1, names.size()));
+        ServeOptions o = new ServeOptions(host, port, apiKey, names.get(0), maxBody, 8, so, names.subList(1, names.size()), fetch);
         VectorIndex vi = index == null ? null : VectorIndex.open(index);
         Map<String, Lora> loaded = new LinkedHashMap<>();
         for (var e : adapters.entrySet()) {
@@ -64,7 +72,8 @@ public final class ServeCommand implements Callable<Integer> {
         labels(s, o.modelId(), l.trainer());
         for (var e : adapters.entrySet()) labels(s, e.getKey(), Checkpoint.describe(Checkpoint.resolve(e.getValue())).trainer());
         System.out.println("m6j: serving " + o.modelId() + " from " + l.dir() + " on " + s.baseUrl()
-                + (apiKey != null ? " (API key required)" : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
+                + (apiKey != null ? " (API key required)" : "")
+                + (fetch.enabled() ? " (fetches image URLs" + (fetch.allowPrivate() ? ", private addresses too)" : ")") : "") + (loaded.isEmpty() ? "" : ", adapters " + loaded.keySet()) + (vi != null ? ", index of " + vi.size() + " items" : "") + (s.draws() ? ", images " + s.imageSize() : ""));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> { try { s.close(); } catch (Exception ignored) { } }));
         Thread.currentThread().join();
         return 0;

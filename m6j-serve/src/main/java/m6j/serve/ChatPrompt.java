@@ -17,14 +17,13 @@ import java.util.Set;
 record ChatPrompt(String text, byte[] image) {
     private static final Set<String> ROLES = ChatTemplate.ROLES;
 
-    static ChatPrompt parse(JsonNode messages, int imageSize) { return parse(messages, imageSize, List.of()); }
-
     /**
      * tools: names of the tools the answer may call, listed in a system turn first (only names: a small model's
      * context is short, and the grammar enforces the arguments). An assistant turn's tool_calls are rendered as the
-     * model writes a call, {"name":...,"arguments":...}; tool results are "Tool: " turns.
+     * model writes a call, {"name":...,"arguments":...}; tool results are "Tool: " turns. fetch: whether and how
+     * http(s) image URLs are fetched (the server's {@link ServeOptions#imageFetch()}).
      */
-    static ChatPrompt parse(JsonNode messages, int imageSize, List<String> tools) {
+    static ChatPrompt parse(JsonNode messages, int imageSize, List<String> tools, ImageFetch fetch) {
         if (!messages.isArray()) throw RequestJson.wrongType("messages", "an array", messages);
         if (messages.isEmpty()) throw ApiError.invalid("messages", "empty_array", "'messages' must contain at least one message.");
         List<ChatTemplate.Message> turns = new ArrayList<>();
@@ -61,7 +60,7 @@ record ChatPrompt(String text, byte[] image) {
                     }
                     case "image_url" -> {
                         if (image != null) throw ApiError.invalid(pat, "too_many_images", "This model reads one image per request.");
-                        image = ImageInput.fromUrl(url(part.get("image_url"), pat + ".image_url"), imageSize, pat + ".image_url");
+                        image = ImageInput.fromUrl(url(part.get("image_url"), pat + ".image_url"), imageSize, pat + ".image_url", fetch);
                     }
                     default -> throw ApiError.invalid(pat + ".type", "Unsupported content part type '" + type.asText() + "' (use 'text' or 'image_url').");
                 }

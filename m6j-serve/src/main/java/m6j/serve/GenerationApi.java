@@ -48,7 +48,7 @@ final class GenerationApi {
         JsonNode messages = RequestJson.required(req, "messages");
         refuseUnsupported(req, true);
         OutputFormat format = OutputFormat.parse(req);
-        ChatPrompt cp = ChatPrompt.parse(messages, s.model.config.imageSize(), format.toolNames());
+        ChatPrompt cp = ChatPrompt.parse(messages, s.model.config.imageSize(), format.toolNames(), s.opt.imageFetch());
         Params p = params(req, 1, true, format);
         run(ex, req, List.of(new Job(prefix(cp.text(), "messages"), cp.image())), p, true, adapter);
     }

@@ -10,23 +10,32 @@ import java.util.Base64;
 import java.util.concurrent.Semaphore;
 import javax.imageio.ImageIO;
 
-/** Images in requests (data: URLs with base64 PNG/JPEG/GIF/BMP/WebP) to the model's RGB bytes, and RGB bytes to PNG. */
+/**
+ * Images in requests (data: URLs with base64 PNG/JPEG/GIF/BMP/WebP, or http(s) URLs when the server fetches them:
+ * {@link ImageFetch}) to the model's RGB bytes, and RGB bytes to PNG.
+ */
 public final class ImageInput {
     /** Image decodes in flight across all requests. */
     static final Semaphore DECODES = new Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()));
 
     private ImageInput() {}
 
-    /** A data: URL (or bare base64) -> RGB uint8 size x size; 400 with a clear message for anything else. */
-    public static byte[] fromUrl(String url, int size, String param) {
+    /**
+     * A data: URL (or bare base64), or an http(s) URL fetched under the server's policy -> RGB uint8 size x size;
+     * 400 with a clear message for anything else.
+     */
+    public static byte[] fromUrl(String url, int size, String param, ImageFetch fetch) {
         String b64 = url;
         if (url.startsWith("data:")) {
             int comma = url.indexOf(',');
             if (comma < 0 || !url.substring(0, comma).endsWith(";base64"))
                 throw ApiError.invalid(param, "invalid_image_url", "Image URLs must be base64 data: URLs (data:image/png;base64,...).");
             b64 = url.substring(comma + 1);
-        } else if (url.startsWith("http://") || url.startsWith("https://")) {
-            throw ApiError.invalid(param, "invalid_image_url", "This server does not fetch remote images; send the image as a data: URL.");
+        } else if (url.regionMatches(true, 0, "http://", 0, 7) || url.regionMatches(true, 0, "https://", 0, 8)) {
+            return decode(fetch.get(url, param), size, param);
+        } else if (url.matches("(?s)[A-Za-z][A-Za-z0-9+.-]{0,31}:.*")) {          // base64 has no ':'
+            throw ApiError.invalid(param, "invalid_image_url", "Image URLs must be base64 data: URLs (data:image/png;base64,...)"
+                    + (fetch.enabled() ? " or http(s) URLs." : "."));
         }
         byte[] bytes;
         try {

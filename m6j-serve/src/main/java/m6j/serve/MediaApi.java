@@ -78,7 +78,7 @@ final class MediaApi {
                 if (e.isTextual()) out.add(text(e.asText(), at));
                 else if (e.isArray()) out.add(new Input(tokens(e, at), null));
                 else if (e.isObject() && e.has("image_url"))
-                    out.add(new Input(null, ImageInput.fromUrl(ChatPrompt.url(e.get("image_url"), at + ".image_url"), s.model.config.imageSize(), at + ".image_url")));
+                    out.add(new Input(null, ImageInput.fromUrl(ChatPrompt.url(e.get("image_url"), at + ".image_url"), s.model.config.imageSize(), at + ".image_url", s.opt.imageFetch())));
                 else throw RequestJson.wrongType(at, "a string, token ids or an image_url object", e);
             }
         } else throw RequestJson.wrongType("input", "a string or an array", n);
@@ -175,7 +175,7 @@ final class MediaApi {
         String url = RequestJson.string(req, "image", null);
         if (text.isEmpty() && url == null) throw ApiError.invalid("input", "missing_required_parameter", "Give 'input' (text), 'image' (a data: URL) or both.");
         if (!text.isEmpty()) ids(text, "input");                           // context check
-        byte[] image = url == null ? null : ImageInput.fromUrl(url, s.model.config.imageSize(), "image");
+        byte[] image = url == null ? null : ImageInput.fromUrl(url, s.model.config.imageSize(), "image", s.opt.imageFetch());
         List<String> labels = req.hasNonNull("labels") ? RequestJson.strings(req.get("labels"), "labels") : s.labels.get(id);
         if (labels == null || labels.isEmpty())
             throw ApiError.invalid("labels", "missing_required_parameter", "The model '" + id + "' has no labels of its own (fine-tune it with --task classify) : give 'labels'.");
@@ -204,7 +204,7 @@ final class MediaApi {
             throw ApiError.invalid("kind", "'kind' must be 'image' or 'text'.");
         if (s.index == null)
             throw ApiError.invalid(null, "no_index", "This server has no vector index (build one with 'm6j index build' and start with --index DIR).");
-        Input in = query != null ? text(query, "query") : new Input(null, ImageInput.fromUrl(image, s.model.config.imageSize(), "image"));
+        Input in = query != null ? text(query, "query") : new Input(null, ImageInput.fromUrl(image, s.model.config.imageSize(), "image", s.opt.imageFetch()));
         float[] v = s.engine.call(() -> in.image() != null ? s.embedder.image(in.image()) : s.embedder.text(in.ids()));
         ObjectNode root = RequestJson.MAPPER.createObjectNode().put("object", "list").put("model", s.opt.modelId());
         ArrayNode data = root.putArray("data");

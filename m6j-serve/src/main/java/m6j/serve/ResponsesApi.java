@@ -157,7 +157,7 @@ final class ResponsesApi {
                                 throw unsupported(pat + ".file_id", "This server has no file store; send the image as a data: URL in 'image_url'.");
                             String url = string(part, "image_url", pat);
                             if (image != null) throw ApiError.invalid(pat, "too_many_images", "This model reads one image per request.");
-                            image = ImageInput.fromUrl(url, s.model.config.imageSize(), pat + ".image_url");
+                            image = ImageInput.fromUrl(url, s.model.config.imageSize(), pat + ".image_url", s.opt.imageFetch());
                         }
                         case "input_file", "input_audio" -> throw unsupported(pat + ".type", "Content parts of type '" + pt.asText() + "' are not supported by this server.");
                         default -> throw ApiError.invalid(pat + ".type", "Unsupported content part type '" + pt.asText() + "' (use 'input_text' or 'input_image').");

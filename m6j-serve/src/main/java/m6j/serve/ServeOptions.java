@@ -6,9 +6,13 @@ import java.util.List;
 
 /** How the server listens and what it accepts; validated here so the CLI and tests share the rules. */
 public record ServeOptions(String host, int port, String apiKey, String modelId, long maxBodyBytes, int maxN,
-                           Engine.Options engine, List<String> aliases) {
-    /** aliases: more names the base model answers to (a client's default model name, say); listed by /v1/models. */
+                           Engine.Options engine, List<String> aliases, ImageFetch imageFetch) {
+    /**
+     * aliases: more names the base model answers to (a client's default model name, say); listed by /v1/models.
+     * imageFetch: whether and how http(s) image URLs are fetched ({@link ImageFetch#OFF} by default).
+     */
     public ServeOptions {
+        if (imageFetch == null) throw new IllegalArgumentException("imageFetch must not be null (ImageFetch.OFF for none)");
         aliases = List.copyOf(aliases);
         for (String a : aliases)
             if (a == null || a.isBlank() || a.equals(modelId)) throw new IllegalArgumentException("--served-model-name: names must be distinct and not empty");
@@ -21,15 +25,22 @@ public record ServeOptions(String host, int port, String apiKey, String modelId,
         if (maxN < 1 || maxN > 64) throw new IllegalArgumentException("--max-n must be in 1..64");
     }
 
+    /** Without remote image fetching. */
+    public ServeOptions(String host, int port, String apiKey, String modelId, long maxBodyBytes, int maxN, Engine.Options engine, List<String> aliases) {
+        this(host, port, apiKey, modelId, maxBodyBytes, maxN, engine, aliases, ImageFetch.OFF);
+    }
+
     public static ServeOptions defaults(String modelId) {
         return new ServeOptions("127.0.0.1", 8080, null, modelId, 8L << 20, 8, new Engine.Options(32, 256, 60_000), List.of());
     }
 
-    public ServeOptions withPort(int p) { return new ServeOptions(host, p, apiKey, modelId, maxBodyBytes, maxN, engine, aliases); }
+    public ServeOptions withPort(int p) { return new ServeOptions(host, p, apiKey, modelId, maxBodyBytes, maxN, engine, aliases, imageFetch); }
 
-    public ServeOptions withApiKey(String k) { return new ServeOptions(host, port, k, modelId, maxBodyBytes, maxN, engine, aliases); }
+    public ServeOptions withApiKey(String k) { return new ServeOptions(host, port, k, modelId, maxBodyBytes, maxN, engine, aliases, imageFetch); }
 
-    public ServeOptions withEngine(Engine.Options s) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, s, aliases); }
+    public ServeOptions withEngine(Engine.Options s) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, s, aliases, imageFetch); }
 
-    public ServeOptions withAliases(List<String> a) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, engine, a); }
+    public ServeOptions withAliases(List<String> a) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, engine, a, imageFetch); }
+
+    public ServeOptions withImageFetch(ImageFetch f) { return new ServeOptions(host, port, apiKey, modelId, maxBodyBytes, maxN, engine, aliases, f); }
 }
