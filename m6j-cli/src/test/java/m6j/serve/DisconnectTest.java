@@ -68,6 +68,29 @@ class DisconnectTest {
                 .isEqualTo(200);
     }
 
+    /** A stream whose client leaves after its 200 header is counted 499 (it never got its answer), not 200. */
+    @Test void aStreamWhoseClientLeavesCounts499() throws Exception {
+        Server server = ServeFixture.server();
+        CountDownLatch hold = new CountDownLatch(1);
+        Thread holder = holdScheduler(server, hold);
+        String gone = "m6j_requests_total\\{path=\"/v1/chat/completions\",status=\"499\"\\}", ok = gone.replace("499", "200");
+        double before = metric(server, gone), okBefore = metric(server, ok);
+        try {
+            try (Socket c = send(server, "/v1/chat/completions", "{\"model\":\"m6j-test\",\"stream\":true,\"max_tokens\":40,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"The\"}]}")) {
+                byte[] head = new byte[12];
+                int n = c.getInputStream().readNBytes(head, 0, 12);
+                assertThat(new String(head, 0, n, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 200");
+            }                                                   // gone after the header, before any token
+            hold.countDown();
+            assertThat(within(10_000, () -> metric(server, gone) == before + 1)).as("counted 499").isTrue();
+            assertThat(metric(server, ok)).as("not counted 200").isEqualTo(okBefore);
+        } finally {
+            hold.countDown();
+            holder.join();
+        }
+    }
+
     @Test void queuedImageGenerationOfAGoneClientNeverRuns() throws Exception {
         Server server = ServeFixture.server();
         CountDownLatch hold = new CountDownLatch(1);

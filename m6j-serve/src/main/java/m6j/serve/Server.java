@@ -139,6 +139,7 @@ public final class Server implements AutoCloseable {
 
     private void handle(Exchange ex) {
         long t0 = System.nanoTime();
+        boolean gone = false;
         String path = ex.path(), method = ex.http.getRequestMethod();
         String route = route(path);
         try {
@@ -173,13 +174,14 @@ public final class Server implements AutoCloseable {
         } catch (EngineException e) {
             reply(ex, ApiError.of(e));
         } catch (CancellationException | IOException e) {
-            // client gone mid-reply: nothing to answer
+            gone = true;                                            // client gone mid-reply: nothing to answer
         } catch (Exception | Error e) {
             String m = e.getMessage() == null ? e.toString() : e.getMessage().split("\n")[0];
             reply(ex, ApiError.internal("internal error: " + m));
             if (System.getenv("M6J_DEBUG") != null) e.printStackTrace();
         } finally {
-            metrics.request(route, ex.status() == 0 ? 499 : ex.status(), (System.nanoTime() - t0) / 1e9);
+            // 499: the client left before its whole answer (a stream's 200 header does not make it a 200)
+            metrics.request(route, gone || ex.status() == 0 ? 499 : ex.status(), (System.nanoTime() - t0) / 1e9);
             ex.close();
         }
     }
