@@ -15,7 +15,10 @@ public final class BenchMachineCommand implements Callable<Integer> {
 
     @Override public Integer call() {
         common.init();
-        System.out.printf("m6j bench machine: 1024^3 fp32 matmul %.0f GFLOP/s with %d threads%n", Machine.matmulGflops(), torch.get_num_threads());
+        double measured = Machine.matmulGflops();
+        Machine.Peak peak = Machine.theoreticalPeak();
+        System.out.printf("m6j bench machine: 1024^3 fp32 matmul %.0f GFLOP/s with %d threads%n", measured, torch.get_num_threads());
+        System.out.printf("  theoretical fp32 peak: %s; the matmul reaches %.0f%% of it%n", peak.derivation(), 100 * measured / peak.gflops());
         return 0;
     }
 }

@@ -61,6 +61,7 @@ public final class BenchMoeCommand implements Callable<Integer> {
         double gflops = Machine.matmulGflops();
         System.out.printf("bench moe %s, E=%d, batch %d x %d positions, %d timed steps x %d rounds; matmul (1024^3 fp32, this run) %.1f GFLOP/s%n",
                 base.name(), experts, batchSize, base.patches() + textLen, steps, rounds, gflops);
+        System.out.println("CPU theoretical peak: " + Machine.theoreticalPeak().derivation());
         System.out.println("| variant | active params | ms/step per round | ratio to dense of the same k |");
         System.out.println("|---|---|---|---|");
         for (var e : ms.entrySet()) {

@@ -27,15 +27,16 @@ import java.util.Set;
 public final class TrainBench {
     public record Result(String preset, int batch, int seqLen, double msPerStep, double tokensPerSecond,
                          double modelGflopPerStep, double achievedGflops, double matmulGflops, double mfu, long peakRss,
-                         long params, long activeParams) {
+                         long params, long activeParams, Machine.Peak peak) {
         public String describe() {
             return String.format(
                     "bench train %s: batch %d x %d positions, %,d params (%,d active)%n"
                             + "  %.1f ms/step  %.0f tokens/s  %.2f GFLOP/step  %.1f GFLOP/s achieved%n"
                             + "  matmul peak (1024^3 fp32, same run): %.1f GFLOP/s  ->  MFU %.1f%%%n"
+                            + "  CPU theoretical peak: %s  ->  MFU %.1f%%%n"
                             + "  peak RSS %s",
                     preset, batch, seqLen, params, activeParams, msPerStep, tokensPerSecond, modelGflopPerStep,
-                    achievedGflops, matmulGflops, 100 * mfu, Memory.mib(peakRss));
+                    achievedGflops, matmulGflops, 100 * mfu, peak.derivation(), 100 * achievedGflops / peak.gflops(), Memory.mib(peakRss));
         }
     }
 
@@ -75,7 +76,7 @@ public final class TrainBench {
         long[] counts = c.parameterCounts();
         double achieved = flops / (ms / 1000) / 1e9;
         return new Result(c.name(), batch, s, ms, batch * (double) s / (ms / 1000), flops / 1e9, achieved, matmul,
-                achieved / matmul, Memory.peakRss(), counts[0], counts[1]);
+                achieved / matmul, Memory.peakRss(), counts[0], counts[1], Machine.theoreticalPeak());
     }
 
     /** Image + [BOS, caption...] batches with random content of fixed shape: loss on every text position. */
