@@ -186,13 +186,22 @@ class AdamW:
             p.grad = None
 
     @staticmethod
+    def squares(t):
+        """AdamW.squares: the sum of squares in double, per chunk of 2^20 elements widened to float64."""
+        s, flat = 0.0, t.reshape(-1)
+        for i in range(0, flat.numel(), 1 << 20):
+            d = flat.narrow(0, i, min(1 << 20, flat.numel() - i)).to(torch.float64)
+            s += d.mul_(d).sum().item()
+        return s
+
+    @staticmethod
     def clip_grad_norm(params, max_norm):
+        """AdamW.clipGradNorm: the global norm from double-precision squares, then one scale of every gradient."""
         sq = 0.0
         with torch.no_grad():
             for p in params.values():
                 if p.grad is not None:
-                    n = p.grad.norm()
-                    sq += n.item() * n.item()
+                    sq += AdamW.squares(p.grad)
             norm = math.sqrt(sq)
             if max_norm > 0 and norm > max_norm:
                 s = max_norm / (norm + 1e-6)
@@ -262,12 +271,12 @@ def run(c, batch, text_len, warmup, steps):
         aux = aux_total.item() if aux_total is not None else 0.0          # untimed, as Java reads none
         del ctx, loss, total, aux_total, b                                 # Java closes its PointerScope here, untimed
         t1 = time.perf_counter_ns()
-        AdamW.clip_grad_norm(params, 1.0)
+        norm = AdamW.clip_grad_norm(params, 1.0)
         opt.update(1e-4)
         AdamW.zero_grad(params)
         if i >= warmup:
             times.append((t0 + time.perf_counter_ns() - t1) / 1e6)
-        losses.append((lv, aux))
+        losses.append((lv, aux, norm))
     matmul = matmul_gflops()                                               # measured last, as in TrainBench
     t = sorted(times)
     ms = t[len(t) // 2]
@@ -280,7 +289,7 @@ def run(c, batch, text_len, warmup, steps):
                 peakRssRusage=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, peakRssVmHWM=vm_hwm(),
                 params=total_p, activeParams=active_p, paramsCounted=sum(p.numel() for p in params.values()),
                 firstLoss=losses[0][0], firstAux=losses[0][1], lossAtInit=math.log(c.vocabSize),
-                lastLoss=losses[-1][0], stepTimesMs=times)
+                lastLoss=losses[-1][0], stepTimesMs=times, trace=[list(x) for x in losses])
 
 
 def main():

@@ -27,7 +27,7 @@ import java.util.Set;
 public final class TrainBench {
     public record Result(String preset, int batch, int seqLen, double msPerStep, double tokensPerSecond,
                          double modelGflopPerStep, double achievedGflops, double matmulGflops, double mfu, long peakRss,
-                         long params, long activeParams, Machine.Peak peak) {
+                         long params, long activeParams, Machine.Peak peak, List<double[]> trace) {
         public String describe() {
             return String.format(
                     "bench train %s: batch %d x %d positions, %,d params (%,d active)%n"
@@ -52,6 +52,7 @@ public final class TrainBench {
         ResidentState state = ResidentState.of(model, AdamW.Options.defaults(0.05), Cluster.LOCAL);
         Random rng = new Random(1);
         List<Double> times = new ArrayList<>();
+        List<double[]> trace = new ArrayList<>();                 // per step, warmup included: loss, aux, gradient norm
         Batch b0 = batch(c, batch, textLen, rng);
         for (int i = 0; i < warmup + steps; i++) {
             long t0;
@@ -61,11 +62,12 @@ public final class TrainBench {
                 ForwardContext ctx = ForwardContext.train().checkpoint(checkpointed);
                 Tensor loss = Loss.of(model, b, ctx);
                 ctx.backward(ctx.auxLoss() == null ? loss : loss.add(ctx.auxLoss()));
-                loss.item_double();
+                trace.add(new double[]{loss.item_double(), 0, 0});
                 t0 = System.nanoTime() - t0;
+                if (ctx.auxLoss() != null) trace.get(i)[1] = ctx.auxLoss().item_double();     // untimed
             }
             long t1 = System.nanoTime();
-            state.update(1e-4, 1.0);
+            trace.get(i)[2] = state.update(1e-4, 1.0);
             if (i >= warmup) times.add((t0 + System.nanoTime() - t1) / 1e6);
         }
         double matmul = Machine.matmulGflops();               // measured last: JIT threads compete for the cores early on
@@ -76,7 +78,7 @@ public final class TrainBench {
         long[] counts = c.parameterCounts();
         double achieved = flops / (ms / 1000) / 1e9;
         return new Result(c.name(), batch, s, ms, batch * (double) s / (ms / 1000), flops / 1e9, achieved, matmul,
-                achieved / matmul, Memory.peakRss(), counts[0], counts[1], Machine.theoreticalPeak());
+                achieved / matmul, Memory.peakRss(), counts[0], counts[1], Machine.theoreticalPeak(), trace);
     }
 
     /** Image + [BOS, caption...] batches with random content of fixed shape: loss on every text position. */
