@@ -221,16 +221,5 @@ class PythonLoaderTest {
         return Json.MAPPER.readTree(lines.get(lines.size() - 1));
     }
 
-    static void assumePythonWithTorch() throws Exception {
-        boolean present = false;
-        if (Files.isExecutable(PYTHON)) {
-            Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, numpy, onnx").redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            p.getInputStream().readAllBytes();
-            present = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        }
-        if (!present && System.getenv("CI") == null)
-            Assumptions.abort(PYTHON + " has no torch (apt-get install -y python3-torch python3-onnx); skipping the Python loader test");
-        assertThat(present).as("CI must have " + PYTHON + " with torch (.ci/run installs python3-torch)").isTrue();
-    }
+    static void assumePythonWithTorch() throws Exception { m6j.train.PythonAgreementTest.assumePython("torch, numpy, onnx", "python3-torch python3-onnx"); }
 }

@@ -22,11 +22,11 @@ import static org.assertj.core.api.Assertions.assertThat;
  * comparison) computes what m6j computes: the same batches, initial weights, MoE routing with capacity and dropping,
  * loss, aux loss, double-precision gradient norm and AdamW update, so that 3 steps agree in loss, aux loss and norm.
  */
-class PythonAgreementTest {
-    static final Path PYTHON = Path.of("/usr/bin/python3"), SCRIPT = Path.of("bench/python/m6_train_step.py");
+public class PythonAgreementTest {
+    public static final Path PYTHON = Path.of("/usr/bin/python3"), SCRIPT = Path.of("bench/python/m6_train_step.py");
 
     @Test void threeStepsAgreeInLossAuxLossAndGradientNorm() throws Exception {
-        assumeTorch();
+        assumePython("torch, numpy", "python3-torch");
         Torch.init();
         M6Config c = Presets.get("tiny");
         List<double[]> java = TrainBench.run(c, 4, 8, 0, 3).trace();
@@ -54,16 +54,20 @@ class PythonAgreementTest {
         System.out.println("PythonAgreementTest: " + report);
     }
 
-    static void assumeTorch() throws Exception {
+    /**
+     * Debian's python3 with these modules (e.g. "torch, numpy"), or: outside CI the test is skipped, in CI it fails
+     * (.ci/run installs the packages).
+     */
+    public static void assumePython(String modules, String packages) throws Exception {
         boolean present = false;
         if (Files.isExecutable(PYTHON)) {
-            Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(PYTHON.toString(), "-c", "import " + modules).redirectErrorStream(true).start();
             p.getOutputStream().close();
             p.getInputStream().readAllBytes();
             present = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
         }
         if (!present && System.getenv("CI") == null)
-            Assumptions.abort(PYTHON + " has no torch (apt-get install -y python3-torch); skipping the Java/Python agreement check");
-        assertThat(present).as("CI must have " + PYTHON + " with torch (.ci/run installs python3-torch)").isTrue();
+            Assumptions.abort(PYTHON + " lacks " + modules + " (apt-get install -y " + packages + "); skipping");
+        assertThat(present).as("CI must have " + PYTHON + " with " + modules + " (.ci/run installs " + packages + ")").isTrue();
     }
 }
