@@ -66,6 +66,7 @@ fi
 
 # 2. The chaos run.
 rm -rf "$run"
+rm -f "$out"/round-*.log* "$out"/same-*.txt
 mkdir -p "$run"
 printf 'round\tmode\tdelay_s\tvictim\texpected_step\texpected_vs_ref\tresumed_step\tskipped\tkilled_in_write\tstep_reached\tsurvivor_exit_s\tresult\n' >"$out/rounds.tsv"
 fail=0 inwrite=0 kills=0
