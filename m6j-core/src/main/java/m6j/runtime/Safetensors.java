@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import java.util.function.Supplier;
@@ -81,7 +82,8 @@ public final class Safetensors {
         ObjectNode meta = header.putObject("__metadata__");
         meta.put(FORMAT, PYTORCH);
         if (metadata != null) {
-            metadata.forEach((k, v) -> {
+            // In key order: the same file whatever order the map iterates in (Map.of's changes from JVM to JVM).
+            new TreeMap<>(metadata).forEach((k, v) -> {
                 if (k.equals(FORMAT) && !v.equals(PYTORCH))
                     throw new IllegalArgumentException("safetensors metadata 'format' is 'pt' (PyTorch); name m6j's kind of file under another key, not '" + v + "'");
                 meta.put(k, v);

@@ -42,6 +42,21 @@ class SafetensorsTest {
         }
     }
 
+    /**
+     * The same tensors and metadata give the same bytes whatever order the metadata map iterates in: Map.of's order
+     * changes from one JVM to the next, so a checkpoint of a resumed run differed from an uninterrupted run's in its
+     * header while every tensor was bit-equal (scripts/chaos-train.sh).
+     */
+    @Test void metadataIsWrittenInKeyOrder(@TempDir Path dir) throws IOException {
+        Map<String, Tensor> t = Map.of("w", Tensors.floats(new float[]{1f, 2f}, 2));
+        Map<String, String> ab = new LinkedHashMap<>(), ba = new LinkedHashMap<>();
+        ab.put("m6j", "model"); ab.put("step", "10");
+        ba.put("step", "10"); ba.put("m6j", "model");
+        Safetensors.write(dir.resolve("ab.safetensors"), t, ab);
+        Safetensors.write(dir.resolve("ba.safetensors"), t, ba);
+        assertThat(Files.readAllBytes(dir.resolve("ba.safetensors"))).isEqualTo(Files.readAllBytes(dir.resolve("ab.safetensors")));
+    }
+
     @Test void aFormatOtherThanPtIsRefused(@TempDir Path dir) {
         assertThatThrownBy(() -> Safetensors.write(dir.resolve("x.safetensors"), Map.of("w", Tensors.floats(new float[2], 2)), Map.of("format", "m6j")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("'pt'");

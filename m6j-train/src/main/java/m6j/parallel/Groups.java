@@ -20,6 +20,7 @@ import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -37,6 +38,12 @@ public final class Groups implements AutoCloseable {
      * checkpoint meanwhile, which takes far longer than any collective should, so barriers are not collectives.
      */
     public static final long BARRIER_MS = Long.getLong("m6j.barrierMs", 3_600_000);
+    /**
+     * How often each rank tells the store it is alive (a thread of its own, on a store connection of its own), so
+     * that a barrier can tell a rank that is busy from one that is dead: a rank killed while the others waited at a
+     * checkpoint's barrier kept them waiting the whole BARRIER_MS.
+     */
+    static final long ALIVE_EVERY_MS = 500;
 
     /** The three waits, kept apart: ranks arriving, one collective, a barrier around leader-only work. */
     public record Timeouts(long rendezvousMs, long collectiveMs, long barrierMs) {
@@ -67,6 +74,8 @@ public final class Groups implements AutoCloseable {
      */
     private static final Set<Groups> OPEN = ConcurrentHashMap.newKeySet();
     private boolean closed;
+    private volatile boolean stopping;
+    private final Thread alive;
 
     public static final class CollectiveFailure extends RuntimeException {
         CollectiveFailure(String msg, Throwable cause) { super(msg, cause); }
@@ -85,6 +94,10 @@ public final class Groups implements AutoCloseable {
         store = own(connect(env.masterAddr(), env.masterPort(), env.rank() == 0 && !env.storeHosted(), env.world()));
         gcHook();
         join();
+        TCPStore aliveStore = own(connect(env.masterAddr(), env.masterPort(), false, env.world()));
+        alive = new Thread(() -> beat(aliveStore), "m6j-alive-" + env.rank());
+        alive.setDaemon(true);
+        alive.start();
         String host = localAddress(env.masterAddr());
         world = group(prefixed("world"), env.rank(), env.world(), host);
         int di = strategy.dpIndex(env.rank()), ei = strategy.epIndex(env.rank());
@@ -136,8 +149,23 @@ public final class Groups implements AutoCloseable {
 
     /** Every rank checks in; after the rendezvous timeout the missing ranks are named. */
     private void join() {
-        arrive("joined", timeouts.rendezvousMs(), "rendezvous at " + env.masterAddr() + ":" + env.masterPort());
+        arrive("joined", timeouts.rendezvousMs(), "rendezvous at " + env.masterAddr() + ":" + env.masterPort(), false);
     }
+
+    /** The alive thread: alive/RANK counts up every ALIVE_EVERY_MS until close (or until the store is gone). */
+    private void beat(TCPStore s) {
+        while (!stopping) {
+            try {
+                s.add("alive/" + env.rank(), 1);
+                Thread.sleep(ALIVE_EVERY_MS);
+            } catch (InterruptedException | RuntimeException e) {
+                return;                        // closing, or the store went away: barriers and collectives fail on their own
+            }
+        }
+    }
+
+    /** A missing rank is dead once its alive count has not moved for this long (at least 10 beats). */
+    private long deadAfterMs() { return Math.max(timeouts.collectiveMs(), 10 * ALIVE_EVERY_MS); }
 
     private int barriers;
 
@@ -146,21 +174,47 @@ public final class Groups implements AutoCloseable {
      * the barrier timeout for the leader's tokenizer training or checkpoint writing while collectives keep their short timeout.
      */
     public void barrier() {
-        arrive("barrier/" + barriers++, timeouts.barrierMs(), "barrier at step " + step);
+        arrive("barrier/" + barriers++, timeouts.barrierMs(), "barrier at step " + step, true);
     }
 
-    /** Sets key/RANK and polls until key/r exists for every rank r; after ms the missing ranks are named. */
-    private void arrive(String key, long ms, String what) {
+    /**
+     * Sets key/RANK and polls until key/r exists for every rank r; after ms the missing ranks are named. With
+     * liveness, a missing rank whose alive count stood still for deadAfterMs is named at once: it died.
+     */
+    private void arrive(String key, long ms, String what, boolean liveness) {
+        try {
+            arriveOrThrow(key, ms, what, liveness);
+        } catch (CollectiveFailure e) {
+            throw e;
+        } catch (RuntimeException e) {             // the store's server is gone: rank 0 (or the launcher) died
+            throw new CollectiveFailure("rank " + env.rank() + ": " + what + ": the rendezvous store at " + env.masterAddr() + ":"
+                    + env.masterPort() + " stopped answering (rank 0 or the launcher died?): " + firstLine(e), e);
+        }
+    }
+
+    private void arriveOrThrow(String key, long ms, String what, boolean liveness) {
         store.add(key + "/" + env.rank(), 1);
-        long deadline = System.currentTimeMillis() + ms, pause = 1;
+        long start = System.currentTimeMillis(), deadline = start + ms, pause = 1;
+        long[] count = new long[env.world()], since = new long[env.world()];
+        Arrays.fill(count, -1);
+        Arrays.fill(since, start);
         while (true) {
-            List<Integer> missing = new ArrayList<>();
+            List<Integer> missing = new ArrayList<>(), dead = new ArrayList<>();
+            long now = System.currentTimeMillis();
             for (int r = 0; r < env.world(); r++) {
                 StringVector k = new StringVector(1);
                 k.put(0, key + "/" + r);
-                if (!store.check(k)) missing.add(r);
+                if (store.check(k)) continue;
+                missing.add(r);
+                if (!liveness) continue;
+                long c = store.add("alive/" + r, 0);
+                if (c != count[r]) { count[r] = c; since[r] = now; }
+                else if (now - since[r] > deadAfterMs()) dead.add(r);
             }
             if (missing.isEmpty()) return;
+            if (!dead.isEmpty())
+                throw new CollectiveFailure("rank " + env.rank() + ": " + what + ": rank(s) " + dead + " gave no sign of life for "
+                        + deadAfterMs() / 1000 + " s (exited or killed)", null);
             if (System.currentTimeMillis() > deadline)
                 throw new CollectiveFailure("rank " + env.rank() + ": " + what + " timed out after " + ms / 1000 + " s: rank(s) "
                         + missing + " never arrived", null);
@@ -237,6 +291,13 @@ public final class Groups implements AutoCloseable {
     @Override public synchronized void close() {
         if (closed) return;
         closed = true;
+        stopping = true;                             // the alive thread leaves its store before the store is freed
+        alive.interrupt();
+        try {
+            alive.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (int i = owned.size() - 1; i >= 0; i--) if (owned.get(i) instanceof Pointer p) p.close();
         owned.clear();
         OPEN.remove(this);

@@ -53,4 +53,31 @@ class GroupsTest {
         for (int i = 0; i < 3; i++) System.gc();                   // nothing left for JavaCPP to free behind our back
         Thread.sleep(200);
     }
+
+    /**
+     * A rank whose process died (killed while the others wait at a checkpoint's barrier) is named within seconds,
+     * not after the barrier's hour: every rank tells the store it is alive twice a second, and a barrier gives up
+     * on a missing rank whose sign of life stopped. Without it the survivor of a rank killed inside a checkpoint
+     * write (scripts/chaos-train.sh --direct) waited out BARRIER_MS, an hour by default.
+     */
+    @Test void aDeadRankIsNamedAtABarrierLongBeforeTheBarrierTimeout() throws Exception {
+        Torch.init();
+        int port = freePort();
+        Groups.Timeouts t = new Groups.Timeouts(20_000, 800, 60_000);
+        Strategy two = new Strategy(2, 1);
+        CompletableFuture<Groups> r1 = CompletableFuture.supplyAsync(() -> new Groups(new DistEnv("127.0.0.1", port, 1, 2, 1, false), two, t));
+        Groups g0 = new Groups(new DistEnv("127.0.0.1", port, 0, 2, 0, false), two, t);
+        Groups g1 = r1.get(30, TimeUnit.SECONDS);
+        try {
+            g1.close();                                                // rank 1 is gone: no more signs of life
+            long t0 = System.currentTimeMillis();
+            assertThatThrownBy(g0::barrier).isInstanceOf(Groups.CollectiveFailure.class)
+                    .hasMessageContaining("rank(s) [1]").hasMessageContaining("no sign of life");
+            assertThat(System.currentTimeMillis() - t0).isLessThan(30_000);
+        } finally {
+            g0.close();
+        }
+        for (int i = 0; i < 3; i++) System.gc();
+        Thread.sleep(200);
+    }
 }
