@@ -105,6 +105,27 @@ class HostileInputTest {
         assertThat(BadInputTest.post("/v1/embeddings", "{\"model\":\"m6j-test\",\"input\":\"a shirt\"}", ServeFixture.KEY).statusCode()).isEqualTo(200);
     }
 
+    /**
+     * A body declared far past the limit (1 GiB) whose bytes never come: refused from its header at once. It used to be
+     * drained first, which waited for the missing bytes until the request time limit (30 s) and then closed the
+     * connection without an answer, holding a handler thread all that time (found by `m6j bench soak`).
+     */
+    @Test void aBodyDeclaredFarPastTheLimitIsRefusedAtOnce() throws Exception {
+        URI u = URI.create(ServeFixture.server().baseUrl());
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + ServeFixture.KEY
+                    + "\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{\"model\":\"m6j-test\",\"input\":\"")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            long t0 = System.nanoTime();
+            byte[] head = s.getInputStream().readNBytes(12);
+            assertThat(new String(head, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 413");
+            assertThat((System.nanoTime() - t0) / 1e9).as("seconds to the answer").isLessThan(5);
+        }
+        assertThat(BadInputTest.post("/v1/embeddings", "{\"model\":\"m6j-test\",\"input\":\"a shirt\"}", ServeFixture.KEY).statusCode()).isEqualTo(200);
+    }
+
     @Test void pathsNeverBecomeMetricLabels() throws Exception {
         String evil = "/v1/models/x%22%7D%201%0Ainjected_metric%201%0A";
         var withKey = HttpRequest.newBuilder(URI.create(ServeFixture.server().baseUrl() + evil)).header("Authorization", "Bearer " + ServeFixture.KEY).build();

@@ -31,6 +31,12 @@ final class Exchange {
     byte[] body(long max, Admission admission) throws IOException {
         long declared = declaredLength();
         InputStream in = http.getRequestBody();
+        if (declared > DRAIN_CAP) {
+            // More than would ever be drained: waiting for it (a client declaring 1 GiB and sending a few bytes) held
+            // this thread until the request time limit and then closed without an answer. Answer now, and close.
+            http.getResponseHeaders().set("Connection", "close");
+            throw tooLarge(max);
+        }
         if (declared > max) { drain(in, DRAIN_CAP); throw tooLarge(max); }
         reserved += admission.reserve(declared >= 0 ? declared : max);
         this.admission = admission;
