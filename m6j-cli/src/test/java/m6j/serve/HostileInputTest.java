@@ -10,6 +10,7 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -94,6 +95,33 @@ class HostileInputTest {
         assertThat(ImageIO.write(new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), "tiff", tiff)).isTrue();
         e = BadInputTest.bad("/v1/embeddings", embedImage(tiff.toByteArray()), 400, "invalid_image");
         assertThat(e.path("message").asText()).contains("not a PNG, JPEG, GIF, BMP or WebP");
+    }
+
+    /**
+     * With every big-image decode permit held (image bombs in flight), a small image still decodes at once and a big
+     * one waits for a permit (found by bench soak: image chats queued behind bombs).
+     */
+    @Test void smallImagesDoNotQueueBehindBigDecodes() throws Exception {
+        byte[] small = png(64, 64, 8, 2), big = png(2000, 2000, 8, 2);
+        assertThat(m6j.data.ImageFiles.declaredPixels(small)).isEqualTo(64 * 64);
+        assertThat(m6j.data.ImageFiles.declaredPixels(big)).isEqualTo(2000L * 2000);
+        assertThat(m6j.data.ImageFiles.declaredPixels("not an image".getBytes(StandardCharsets.US_ASCII))).isEqualTo(-1);
+        int permits = ImageInput.DECODES.availablePermits();
+        ImageInput.DECODES.acquire(permits);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var s = pool.submit(() -> ImageInput.decode(small, 32, "image"));
+            var b = pool.submit(() -> ImageInput.decode(big, 32, "image"));
+            assertThat(s.get(10, java.util.concurrent.TimeUnit.SECONDS)).hasSize(32 * 32 * 3);
+            Thread.sleep(500);
+            assertThat(b.isDone()).as("a big image waits for a big-decode permit").isFalse();
+            ImageInput.DECODES.release(permits);
+            permits = 0;
+            assertThat(b.get(30, java.util.concurrent.TimeUnit.SECONDS)).hasSize(32 * 32 * 3);
+        } finally {
+            ImageInput.DECODES.release(permits);
+            pool.shutdownNow();
+        }
     }
 
     @Test void jsonAmplificationAndNestingAreRefusedWhileParsing() throws Exception {

@@ -71,15 +71,9 @@ public final class ImageFiles {
     static Decoded decode(byte[] bytes, int size, int minSide) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             if (in == null) return new Decoded(null, Skip.NOT_AN_IMAGE);
-            ImageReader reader = null;
-            boolean anyReader = false;
-            for (Iterator<ImageReader> it = ImageIO.getImageReaders(in); it.hasNext(); ) {
-                ImageReader r = it.next();
-                anyReader = true;
-                if (reader == null && allowed(r)) reader = r;
-                else r.dispose();
-            }
-            if (reader == null) return new Decoded(null, anyReader ? Skip.UNSUPPORTED_IMAGE : Skip.NOT_AN_IMAGE);
+            boolean[] anyReader = {false};
+            ImageReader reader = reader(in, anyReader);
+            if (reader == null) return new Decoded(null, anyReader[0] ? Skip.UNSUPPORTED_IMAGE : Skip.NOT_AN_IMAGE);
             try {
                 reader.setInput(in, true, true);
                 int w = reader.getWidth(0), h = reader.getHeight(0); // header only
@@ -105,6 +99,38 @@ public final class ImageFiles {
             return new Decoded(null, Skip.CORRUPT_IMAGE);
         } catch (OutOfMemoryError e) {
             return new Decoded(null, Skip.TOO_LARGE_IMAGE);
+        }
+    }
+
+    /** The first whitelisted reader of in (others disposed), or null; anyReader[0] says whether any reader knew it. */
+    private static ImageReader reader(ImageInputStream in, boolean[] anyReader) {
+        ImageReader reader = null;
+        for (Iterator<ImageReader> it = ImageIO.getImageReaders(in); it.hasNext(); ) {
+            ImageReader r = it.next();
+            anyReader[0] = true;
+            if (reader == null && allowed(r)) reader = r;
+            else r.dispose();
+        }
+        return reader;
+    }
+
+    /**
+     * Width x height as the header declares them (no pixel decoded), or -1 when no whitelisted reader can tell: lets
+     * a caller keep big decodes from holding up small ones (m6j.serve.ImageInput).
+     */
+    public static long declaredPixels(byte[] bytes) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+            if (in == null) return -1;
+            ImageReader reader = reader(in, new boolean[1]);
+            if (reader == null) return -1;
+            try {
+                reader.setInput(in, true, true);
+                return (long) reader.getWidth(0) * reader.getHeight(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
