@@ -634,8 +634,11 @@ public final class BenchSoakCommand implements java.util.concurrent.Callable<Int
         smallImage = "data:image/png;base64," + Base64.getEncoder().encodeToString(b.toByteArray());
     }
 
-    /** A valid PNG of w x h, all zeros, rows streamed through the compressor (the bomb never exists uncompressed). */
-    static byte[] png(int w, int h, int bitDepth, int colourType) throws IOException {
+    /**
+     * A valid PNG of w x h, all zeros, rows streamed through the compressor (the bomb never exists uncompressed);
+     * also the hostile-input tests' bombs.
+     */
+    public static byte[] png(int w, int h, int bitDepth, int colourType) throws IOException {
         int channels = switch (colourType) { case 0 -> 1; case 2 -> 3; case 4 -> 2; case 6 -> 4; default -> throw new IllegalArgumentException(); };
         long rowBytes = 1 + ((long) w * channels * bitDepth + 7) / 8;
         ByteArrayOutputStream idat = new ByteArrayOutputStream();

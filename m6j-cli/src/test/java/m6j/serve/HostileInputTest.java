@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.lang.management.ManagementFactory;
@@ -20,8 +19,6 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.zip.CRC32;
-import java.util.zip.DeflaterOutputStream;
 import javax.imageio.ImageIO;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,39 +32,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class HostileInputTest {
     @BeforeAll static void start() throws Exception { ServeFixture.server(); }
 
-    /** A valid PNG of w x h, all zeros, rows streamed through the compressor (the bomb never exists uncompressed). */
-    static byte[] png(int w, int h, int bitDepth, int colourType) throws IOException {
-        int channels = switch (colourType) { case 0 -> 1; case 2 -> 3; case 4 -> 2; case 6 -> 4; default -> throw new IllegalArgumentException(); };
-        long rowBytes = 1 + ((long) w * channels * bitDepth + 7) / 8;
-        ByteArrayOutputStream idat = new ByteArrayOutputStream();
-        byte[] zeros = new byte[1 << 16];
-        try (DeflaterOutputStream z = new DeflaterOutputStream(idat)) {
-            for (long left = rowBytes * h; left > 0; left -= zeros.length) z.write(zeros, 0, (int) Math.min(zeros.length, left));
-        }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        DataOutputStream d = new DataOutputStream(out);
-        d.write(new byte[]{(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
-        ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
-        DataOutputStream hd = new DataOutputStream(ihdr);
-        hd.writeInt(w);
-        hd.writeInt(h);
-        hd.write(new byte[]{(byte) bitDepth, (byte) colourType, 0, 0, 0});
-        chunk(d, "IHDR", ihdr.toByteArray());
-        chunk(d, "IDAT", idat.toByteArray());
-        chunk(d, "IEND", new byte[0]);
-        return out.toByteArray();
-    }
-
-    private static void chunk(DataOutputStream d, String type, byte[] data) throws IOException {
-        d.writeInt(data.length);
-        byte[] t = type.getBytes();
-        d.write(t);
-        d.write(data);
-        CRC32 crc = new CRC32();
-        crc.update(t);
-        crc.update(data);
-        d.writeInt((int) crc.getValue());
-    }
+    /** A valid PNG of w x h, all zeros (m6j.cli.BenchSoakCommand#png, which the soak sends too). */
+    static byte[] png(int w, int h, int bitDepth, int colourType) throws IOException { return m6j.cli.BenchSoakCommand.png(w, h, bitDepth, colourType); }
 
     private static String embedImage(byte[] image) {
         return "{\"model\":\"m6j-test\",\"input\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,"
