@@ -357,19 +357,25 @@ public final class BenchSoakCommand implements java.util.concurrent.Callable<Int
      * Headers declaring a 1 GiB body, then a few bytes and nothing more: must be refused from the header (413), with
      * nothing reserved and no thread held waiting for the rest. Waits in the background like a slow client.
      */
-    private void declaredHuge(String kind) throws Exception {
-        slowSlots.acquire();
+    /** A connection to the server with these first bytes sent; on failure closed and its slow-client slot given back. */
+    private Socket sendRaw(String bytes) throws IOException {
         Socket s = new Socket();
         try {
             s.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 10_000);
-            s.getOutputStream().write(("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY
-                    + "\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{\"model\":\"m\",\"input\":\"").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(bytes.getBytes(StandardCharsets.US_ASCII));
             s.getOutputStream().flush();
+            return s;
         } catch (IOException e) {
             s.close();
             slowSlots.release();
             throw e;
         }
+    }
+
+    private void declaredHuge(String kind) throws Exception {
+        slowSlots.acquire();
+        Socket s = sendRaw("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY
+                + "\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n{\"model\":\"m\",\"input\":\"");
         long t = System.currentTimeMillis();
         background(() -> {
             String outcome;
@@ -413,18 +419,8 @@ public final class BenchSoakCommand implements java.util.concurrent.Callable<Int
      */
     private void slowloris(String kind, int i) throws Exception {
         slowSlots.acquire();
-        Socket s = new Socket();
-        try {
-            s.connect(new InetSocketAddress(uri.getHost(), uri.getPort()), 10_000);
-            String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY + "\r\n";
-            String part = i % 4 == 0 ? head + "Content-Type: appl" : head + "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"mo";
-            s.getOutputStream().write(part.getBytes(StandardCharsets.US_ASCII));
-            s.getOutputStream().flush();
-        } catch (IOException e) {
-            s.close();
-            slowSlots.release();
-            throw e;
-        }
+        String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY + "\r\n";
+        Socket s = sendRaw(i % 4 == 0 ? head + "Content-Type: appl" : head + "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"mo");
         long t = System.currentTimeMillis();
         background(() -> {
             String outcome;
