@@ -141,6 +141,12 @@ public final class ShardFormat {
         if (count != expected.records()) {
             throw new IOException(name + ": has " + count + " records, corpus.json says " + expected.records());
         }
+        // A record is at least its length, four string lengths and the image length: a count the bytes cannot hold
+        // is refused before any list of that size is made (corpus.json may be as hostile as the shard).
+        int minRecord = 4 + 4 * 4 + 4 + (version >= 2 ? 4 : 0);
+        if (count < 0 || (long) count * minRecord > all.length - HEADER_BYTES - 4L) {
+            throw new IOException(name + ": declares " + count + " records, more than its " + all.length + " bytes can hold");
+        }
         List<Example> out = new ArrayList<>(count);
         try {
             for (int i = 0; i < count; i++) {
