@@ -135,6 +135,14 @@ public final class Tokenizer {
         return out.toArray();
     }
 
+    /** BOS and the text's tokens: the prefix every text request and text input starts from. */
+    public int[] encodeWithBos(String text) {
+        int[] ids = encode(text), out = new int[ids.length + 1];
+        out[0] = id(BOS);
+        System.arraycopy(ids, 0, out, 1, ids.length);
+        return out;
+    }
+
     /** Decodes, skipping special tokens. */
     public String decode(int[] ids) {
         return decode(ids, true);

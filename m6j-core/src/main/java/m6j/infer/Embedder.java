@@ -49,25 +49,18 @@ public final class Embedder {
 
     /** Token ids of a text input with BOS; IllegalArgumentException when it does not fit the context. */
     public int[] ids(String text) {
-        int[] ids = tok.encode(text);
-        if (ids.length + 1 > model.config.maxTextLen())
-            throw new IllegalArgumentException("Input of " + (ids.length + 1) + " tokens exceeds the model's context of "
+        int[] ids = tok.encodeWithBos(text);
+        if (ids.length > model.config.maxTextLen())
+            throw new IllegalArgumentException("Input of " + ids.length + " tokens exceeds the model's context of "
                     + model.config.maxTextLen() + " tokens.");
-        int[] out = new int[ids.length + 1];
-        out[0] = tok.id(Tokenizer.BOS);
-        System.arraycopy(ids, 0, out, 1, ids.length);
-        return out;
+        return ids;
     }
     public int imageSize() { return model.config.imageSize(); }
 
     /** Token ids with BOS, cut to the context (for corpus texts). */
     public int[] idsClipped(String text) {
-        int[] ids = tok.encode(text);
-        int n = Math.min(ids.length, model.config.maxTextLen() - 1);
-        int[] out = new int[n + 1];
-        out[0] = tok.id(Tokenizer.BOS);
-        System.arraycopy(ids, 0, out, 1, n);
-        return out;
+        int[] ids = tok.encodeWithBos(text);
+        return ids.length <= model.config.maxTextLen() ? ids : Arrays.copyOf(ids, model.config.maxTextLen());
     }
 
     public float[] text(int[] ids) { return texts(List.of(ids)).get(0); }

@@ -165,12 +165,7 @@ public final class Engine implements AutoCloseable {
     public String failure() { return running ? null : failure == null ? "stopped" : failure; }
 
     /** [BOS] + the text's tokens: the prefix of a text request. */
-    public int[] prompt(String text) {
-        int[] ids = tok.encode(text), out = new int[ids.length + 1];
-        out[0] = tok.id(Tokenizer.BOS);
-        System.arraycopy(ids, 0, out, 1, ids.length);
-        return out;
-    }
+    public int[] prompt(String text) { return tok.encodeWithBos(text); }
 
     /** Queues all requests (each with its events set by {@link Request#to}), or none (BUSY when the queue cannot take them all). */
     public void submit(List<Request> reqs) {

@@ -26,6 +26,8 @@ public final class M6Model {
     /** Alignment heads (config.aligned()): image and text projections (D, d) and the log of the logit scale. */
     private final Tensor itcImage, itcText, itcScale;
     private final Block[] blocks;
+    /** MoE layers with auxiliary-loss-free bias balancing, one group per distinct set of weights (shareLayers: one). */
+    private final java.util.List<java.util.List<MoeFfn>> balanced;
 
     /** On the device chosen with --device (CPU by default). */
     public M6Model(M6Config c, ScalarType dtype, long seed) { this(c, dtype, seed, Devices.chosen()); }
@@ -54,6 +56,10 @@ public final class M6Model {
         patchB = params.zeros("patch.bias", d);
         blocks = new Block[c.nLayers()];
         for (int l = 0; l < c.nLayers(); l++) blocks[l] = new Block(params, c, l, shard);
+        java.util.Map<String, java.util.List<MoeFfn>> by = new java.util.LinkedHashMap<>();
+        for (Block b : blocks)
+            if (b.ffn instanceof MoeFfn f && f.bias != null) by.computeIfAbsent(f.weightsKey(), k -> new java.util.ArrayList<>()).add(f);
+        balanced = java.util.List.copyOf(by.values());
         lnfW = params.ones("ln_f.weight", d);
         lnfB = params.zeros("ln_f.bias", d);
         if (c.aligned()) {                                   // image-text alignment heads (the itc objective)
@@ -134,24 +140,15 @@ public final class M6Model {
         }
     }
 
-    /** h (..., d) -> logits (..., V) through the tied embedding. */
-    /** MoE layers with auxiliary-loss-free bias balancing, one per distinct set of weights (shareLayers: one). */
-    private java.util.List<java.util.List<MoeFfn>> balanced() {
-        java.util.Map<String, java.util.List<MoeFfn>> by = new java.util.LinkedHashMap<>();
-        for (Block b : blocks)
-            if (b.ffn instanceof MoeFfn f && f.bias != null) by.computeIfAbsent(f.weightsKey(), k -> new java.util.ArrayList<>()).add(f);
-        return new java.util.ArrayList<>(by.values());
-    }
-
     /** Whether any MoE layer balances its routing by bias (moe.biasUpdateRate > 0). */
-    public boolean balancesRouting() { return !balanced().isEmpty(); }
+    public boolean balancesRouting() { return !balanced.isEmpty(); }
 
     /**
      * Assignments per expert of every bias-balanced MoE layer since the last {@link #balanceRouting}, concatenated
      * (E per layer, in layer order): what a trainer sums over its ranks and hands back.
      */
     public double[] routingLoad() {
-        var groups = balanced();
+        var groups = balanced;
         int e = config.moe().experts();
         double[] out = new double[groups.size() * e];
         for (int g = 0; g < groups.size(); g++)
@@ -164,7 +161,7 @@ public final class M6Model {
 
     /** One bias update per balanced layer from a step's load (as {@link #routingLoad} lays it out, summed over ranks). */
     public void balanceRouting(double[] stepLoad) {
-        var groups = balanced();
+        var groups = balanced;
         int e = config.moe().experts();
         for (int g = 0; g < groups.size(); g++) {
             groups.get(g).get(0).balance(java.util.Arrays.copyOfRange(stepLoad, g * e, (g + 1) * e));
@@ -172,6 +169,7 @@ public final class M6Model {
         }
     }
 
+    /** h (..., d) -> logits (..., V) through the tied embedding. */
     public Tensor logits(Tensor h) { return torch.linear(h, tok); }
 
     /** The same through ctx: an adapter on the (tied) token embedding changes the output layer too. */

@@ -3,7 +3,6 @@ package m6j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import m6j.data.Tokenizer;
 import m6j.infer.Event;
 import m6j.infer.Request;
 import m6j.infer.Sampling;
@@ -59,15 +58,12 @@ final class GenerationApi {
     }
 
     int[] prefix(String text, String param) {
-        int[] ids = s.tok.encode(text);
+        int[] ids = s.tok.encodeWithBos(text);
         int ctx = s.model.config.maxTextLen();
-        if (ids.length + 2 > ctx)
+        if (ids.length + 1 > ctx)
             throw ApiError.invalid(param, "context_length_exceeded", "This model's maximum context length is " + ctx + " tokens; the prompt has "
-                    + (ids.length + 1) + " (with BOS), leaving no room to generate.");
-        int[] out = new int[ids.length + 1];
-        out[0] = s.tok.id(Tokenizer.BOS);
-        System.arraycopy(ids, 0, out, 1, ids.length);
-        return out;
+                    + ids.length + " (with BOS), leaving no room to generate.");
+        return ids;
     }
 
     /** Parameters both endpoints implement (or that describe the caller, not the output). */
