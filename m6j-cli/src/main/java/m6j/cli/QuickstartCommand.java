@@ -14,9 +14,11 @@ import m6j.infer.Evaluator;
 import m6j.infer.Sampling;
 import m6j.model.Presets;
 import m6j.runtime.FileTrees;
+import m6j.runtime.Machine;
 import m6j.runtime.Json;
 import m6j.train.TrainOptions;
 import m6j.train.Trainer;
+import org.bytedeco.pytorch.global.torch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -27,7 +29,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-        description = "Build a corpus, train the tiny MoE preset, evaluate it and show captions and generations (about 10 minutes on 2 cores). Re-running continues where it stopped.")
+        description = "Build a corpus, train the tiny MoE preset, evaluate it and show captions and generations (about 1370/R minutes, R: the matmul GFLOP/s it measures and prints first). Re-running continues where it stopped.")
 public final class QuickstartCommand implements Callable<Integer> {
     @Mixin Common common;
 
@@ -53,6 +55,9 @@ public final class QuickstartCommand implements Callable<Integer> {
         };
         common.init();
         long t0 = System.nanoTime();
+        double gflops = Machine.matmulGflops();
+        System.out.printf("== machine: 1024^3 fp32 matmul at %.0f GFLOP/s with %d threads; expect about %.0f min for %d steps%n",
+                gflops, torch.get_num_threads(), expectedMinutes(gflops, steps), steps);
         if (fresh) FileTrees.delete(dir);
         Path corpusDir = dir.resolve("corpus-" + from), run = dir.resolve("run");
         System.out.println("== 1/4 corpus (" + from + ") -> " + corpusDir);
@@ -93,6 +98,14 @@ public final class QuickstartCommand implements Callable<Integer> {
         System.out.println("   try: ./m6j caption -m " + run + " some.png    ./m6j generate -m " + run + " \"Once upon a time\"");
         return 0;
     }
+
+    /**
+     * The quickstart's time (corpus, training, evaluation; build excluded) scales with the inverse of the matmul rate:
+     * measured runs (docs/BENCHMARKS.md, "Quickstart") took about WORK GFLOP/s-minutes per 2,000 steps.
+     */
+    static final double WORK = 1370;
+
+    static double expectedMinutes(double gflops, int steps) { return WORK / gflops * (0.1 + 0.9 * steps / 2000.0); }
 
     /** The repository root (set by ./m6j), for the committed sample. */
     static Path home() { return Path.of(System.getProperty("m6j.home", ".")); }
