@@ -47,9 +47,15 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     @Option(names = "--python", description = "Also decode with PyTorch eager (bench/python/m6_decode.py).") boolean python;
     @Option(names = "--python-bin", defaultValue = "/usr/bin/python3", description = "The Python with torch (default: ${DEFAULT-VALUE}).") String pythonBin;
 
-    /** Varied prompts so that rows route to different experts; row i takes prompt i mod 8. */
+    /**
+     * Candidate prompts, varied so that rows route to different experts. Only those whose greedy text runs to
+     * --new-tokens without an EOS are used (chosen in the warm-up), so that every row decodes the same token count;
+     * row i takes used prompt i mod their number.
+     */
     static final String[] PROMPTS = {"a pair of", "the shirt is", "an ankle boot with", "a bag", "this dress",
-            "a black sneaker and", "the coat", "trousers in"};
+            "a black sneaker and", "the coat", "trousers in", "a white", "red and blue", "the pullover has", "a sandal",
+            "striped", "a long sleeve", "the model wears", "leather", "a", "the", "soft cotton", "dark grey",
+            "a summer", "with a zip", "a t-shirt", "a shoe"};
 
     record Settings(List<Integer> rows, int newTokens, int rounds) {
         Settings {
@@ -78,6 +84,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         Map<Integer, List<int[]>> javaIds = new LinkedHashMap<>();
         Map<Integer, List<int[]>> pyIds = new LinkedHashMap<>();
         double pyGflops = Double.NaN;
+        int prompt0;
         long[] acc = new long[3];                                          // tokens made, steps, step nanos
         Engine.Stats stats = new Engine.Stats() {
             @Override public void generatedTokens(int n) { acc[0] += n; }
@@ -85,12 +92,12 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         };
         Path promptFile = Files.createTempFile("m6j-decode", ".json");
         try (Engine e = new Engine(l.model(), tok, Engine.Options.local(), stats)) {
-            List<int[]> prompts = new ArrayList<>();
-            for (String p : PROMPTS) prompts.add(e.prompt(p));
+            List<int[]> prompts = choosePrompts(e, s.newTokens());
             Map<String, Object> spec = new LinkedHashMap<>();
             spec.put("prompts", prompts);
             spec.put("eos", eos);
             spec.put("textVocab", textVocab);
+            prompt0 = prompts.get(0).length;
             Files.writeString(promptFile, Json.MAPPER.writeValueAsString(spec));
             for (int r = -1; r < s.rounds(); r++) {                          // round -1 warms up
                 for (int b : s.rows()) {
@@ -129,8 +136,19 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             Files.deleteIfExists(promptFile);
         }
         double gflops = Machine.matmulGflops();
-        report(c, s, threads, gflops, pyGflops, java, py, javaIds, pyIds, l);
+        report(c, s, threads, gflops, pyGflops, java, py, javaIds, pyIds, l, prompt0);
         return 0;
+    }
+
+    /** The candidates whose greedy continuation is cut by the length limit (all of them when none is). */
+    private static List<int[]> choosePrompts(Engine e, int newTokens) {
+        List<Request> reqs = new ArrayList<>();
+        for (int i = 0; i < PROMPTS.length; i++) reqs.add(Request.text(i, e.prompt(PROMPTS[i]), null, newTokens, Sampling.greedy()));
+        List<int[]> out = new ArrayList<>();
+        for (Event.Done d : e.run(reqs)) if (d.finish().equals("length")) out.add(e.prompt(PROMPTS[d.index()]));
+        if (out.isEmpty()) for (String p : PROMPTS) out.add(e.prompt(p));
+        System.err.printf("bench decode: %d of %d prompts decode %d tokens without an EOS; those are used%n", out.size(), PROMPTS.length, newTokens);
+        return out;
     }
 
     private JsonNode runPython(Path ckpt, Path prompts, Settings s, int threads, boolean matmul) throws Exception {
@@ -164,7 +182,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     }
 
     private void report(M6Config c, Settings s, int threads, double gflops, double pyGflops, Map<Integer, List<Run>> java,
-                        Map<Integer, List<Run>> py, Map<Integer, List<int[]>> javaIds, Map<Integer, List<int[]>> pyIds, Checkpoint.Loaded l) {
+                        Map<Integer, List<Run>> py, Map<Integer, List<int[]>> javaIds, Map<Integer, List<int[]>> pyIds, Checkpoint.Loaded l, int prompt0) {
         System.out.printf("bench decode %s (%s): %d threads, up to %d new tokens per row, %d rounds, greedy; matmul (1024^3 fp32, this run) %.1f GFLOP/s (Java)%s%n",
                 c.name(), l.dir(), threads, s.newTokens(), s.rounds(), gflops,
                 Double.isNaN(pyGflops) ? "" : String.format(", %.1f GFLOP/s (Python)", pyGflops));
@@ -191,7 +209,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         if (s.rows().contains(1)) {
             // Mean FLOPs of the decode steps one row of prompt 0 runs (positions prompt .. prompt + steps - 1).
             Run j = java.get(1).get(0);
-            int p0 = l.tokenizer().encodeWithBos(PROMPTS[0]).length;
+            int p0 = prompt0;
             double flops = 0;
             for (int i = 0; i < j.steps(); i++) flops += stepFlops(c, p0 + i);
             flops /= Math.max(1, j.steps());
