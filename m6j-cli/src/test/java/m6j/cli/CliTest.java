@@ -59,6 +59,14 @@ class CliTest {
         assertThat(r.err()).contains("Usage:");
     }
 
+    @Test void benchDecodeBadValuesAreUsageErrorsBeforeAnyModelIsRead() {
+        Run r = run("bench", "decode", "-m", "no/such/run", "--rows", "1,0");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--rows values must be in 1..128").contains("Usage:");
+        assertThat(run("bench", "decode", "-m", "no/such/run", "--new-tokens", "0").code()).isEqualTo(2);
+        assertThat(run("bench", "decode", "--rows", "x").code()).isEqualTo(2);
+    }
+
     @Test void badValuesAreUsageErrors() {
         assertThat(run("train", "--steps", "many").code()).isEqualTo(2);
         Run r = run("train", "--steps", "0");
