@@ -112,7 +112,8 @@ final class MoeFfn implements Ffn {
         long[] pos = new long[a];
         for (int i = 0; i < a; i++) pos[i] = count[(int) choice[i]]++;
         if (ctx.training && ctx.countsLoad()) for (int i = 0; i < e; i++) load[i] += count[i];
-        if (m.auxLossWeight() > 0 || m.zLossWeight() > 0) ctx.addAux(auxLoss(logits, probs, count, a));  // before any exchange: ctx carries it over
+        // Only a training step reads the aux loss (decoding computed it on every step); before any exchange: ctx carries it over.
+        if (ctx.training && (m.auxLossWeight() > 0 || m.zLossWeight() > 0)) ctx.addAux(auxLoss(logits, probs, count, a));
         Tensor y = m.dropless() ? dropless(xf, choice, count, gates, ctx) : capacityRouted(xf, choice, pos, count, gates, ctx, x);
         if (shared != null) y = y.add(shared.forward(xf, ctx));          // (N, d)
         return y.view(b, s, d);
