@@ -20,16 +20,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  * file (its CRC made right, so the fuzzer gets past it) reads or is refused with an IOException naming it. Seeds
  * and found crashes in InputsFuzzTestInputs/ run in every test run; JAZZER_FUZZ=1 fuzzes.
  */
-class InputsFuzzTest {
+public class InputsFuzzTest {
     @FuzzTest(maxDuration = "60s")
-    void imageBytesDecodeOrSkip(byte[] data) {
+    public void imageBytesDecodeOrSkip(byte[] data) {
         ImageFiles.Decoded d = ImageFiles.decode(data, 16, 1);
         assertThat(d.rgb() == null).isNotEqualTo(d.skipReason() == null);
         if (d.rgb() != null) assertThat(d.rgb()).hasSize(16 * 16 * 3);
     }
 
     @FuzzTest(maxDuration = "60s")
-    void jsonRecordsGiveFieldsOrASkip(FuzzedDataProvider in) {
+    public void jsonRecordsGiveFieldsOrASkip(FuzzedDataProvider in) {
         String line = in.consumeRemainingAsString();
         JsonNode n;
         try {
@@ -50,7 +50,7 @@ class InputsFuzzTest {
      * the header declares (a count of 2^31-1 records in a 40-byte file).
      */
     @FuzzTest(maxDuration = "60s")
-    void shardsReadOrAreRefused(byte[] body) throws IOException {
+    public void shardsReadOrAreRefused(byte[] body) throws IOException {
         CRC32 crc = new CRC32();
         crc.update(body);
         byte[] file = ByteBuffer.allocate(body.length + 4).put(body).putInt((int) crc.getValue()).array();

@@ -19,11 +19,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * range: IllegalArgumentException); any bytes as tokenizer.json load or are refused with an IOException. Seeds in
  * TokenizerFuzzTestInputs/ run in every test run; JAZZER_FUZZ=1 fuzzes (docs/BENCHMARKS.md, "Fuzzing").
  */
-class TokenizerFuzzTest {
+public class TokenizerFuzzTest {
     static Tokenizer tok;
     static final int[] BYTE_IDS = new int[256];       // byte -> its one-byte token
 
-    @BeforeAll static void train() {
+    @BeforeAll public static void train() {
         tok = Tokenizer.train(TokenizerTest.syntheticCorpus(new Random(42), 200), 500, Tokenizer.defaultSpecials(3));
         for (int id = 0; id < tok.vocabSize(); id++) {
             if (!tok.isSpecial(id) && tok.bytes(id).length == 1) BYTE_IDS[tok.bytes(id)[0] & 0xFF] = id;
@@ -31,7 +31,7 @@ class TokenizerFuzzTest {
     }
 
     @FuzzTest(maxDuration = "60s")
-    void anyTextRoundTrips(FuzzedDataProvider in) {
+    public void anyTextRoundTrips(FuzzedDataProvider in) {
         String s = in.consumeRemainingAsString();
         int[] ids = tok.encode(s);
         for (int id : ids) {
@@ -46,7 +46,7 @@ class TokenizerFuzzTest {
     }
 
     @FuzzTest(maxDuration = "60s")
-    void anyIdsDecode(FuzzedDataProvider in) {
+    public void anyIdsDecode(FuzzedDataProvider in) {
         int n = in.consumeInt(0, 256);
         int[] ids = new int[n];
         boolean outOfRange = false;
@@ -63,7 +63,7 @@ class TokenizerFuzzTest {
     }
 
     @FuzzTest(maxDuration = "60s")
-    void tokenizerFilesLoadOrAreRefused(byte[] json) throws IOException {
+    public void tokenizerFilesLoadOrAreRefused(byte[] json) throws IOException {
         Path f = Files.createTempFile("fuzz", "tokenizer.json");
         try {
             Files.write(f, json);

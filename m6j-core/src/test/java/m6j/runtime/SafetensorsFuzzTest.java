@@ -13,11 +13,11 @@ import java.nio.file.Path;
  * header claims. In a normal test run the committed seeds (SafetensorsFuzzTestInputs/) and the crashes found so far
  * run as regression tests; JAZZER_FUZZ=1 fuzzes (docs/BENCHMARKS.md, "Fuzzing").
  */
-class SafetensorsFuzzTest {
-    @BeforeAll static void init() { Torch.init(); }
+public class SafetensorsFuzzTest {
+    @BeforeAll public static void init() { Torch.init(); }
 
     @FuzzTest(maxDuration = "60s")
-    void readsOrRefuses(byte[] data) throws IOException {
+    public void readsOrRefuses(byte[] data) throws IOException {
         Path f = Files.createTempFile("fuzz", ".safetensors");
         try {
             Files.write(f, data);
