@@ -28,6 +28,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from m6j_load import load  # noqa: E402  the checkpoint loader and its model code
+from m6_train_step import matmul_gflops  # noqa: E402  the same rate the training bench prints
 
 
 class Decoder:
@@ -146,20 +147,6 @@ def generate(dec, model, prompts, new_tokens, eos, text_vocab):
         step_ns += time.perf_counter_ns() - s0
         steps += 1
     return out, (time.perf_counter_ns() - t0) / 1e9, step_ns, steps
-
-
-def matmul_gflops():
-    """As m6_train_step.matmul_gflops (and m6j's Machine.matmulGflops): the 90th percentile of 5 s of 1024^3 matmuls."""
-    a, bm = torch.randn(1024, 1024), torch.randn(1024, 1024)
-    r = []
-    start = time.perf_counter_ns()
-    while time.perf_counter_ns() - start < 5_000_000_000:
-        t0 = time.perf_counter_ns()
-        cm = a.matmul(bm)
-        r.append(2.0 * 1024 ** 3 / ((time.perf_counter_ns() - t0) / 1e9) / 1e9)
-        del cm
-    r.sort()
-    return r[int(len(r) * 0.9)]
 
 
 def main():
