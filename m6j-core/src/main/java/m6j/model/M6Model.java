@@ -148,11 +148,10 @@ public final class M6Model {
      * (E per layer, in layer order): what a trainer sums over its ranks and hands back.
      */
     public double[] routingLoad() {
-        var groups = balanced;
         int e = config.moe().experts();
-        double[] out = new double[groups.size() * e];
-        for (int g = 0; g < groups.size(); g++)
-            for (MoeFfn f : groups.get(g)) {
+        double[] out = new double[balanced.size() * e];
+        for (int g = 0; g < balanced.size(); g++)
+            for (MoeFfn f : balanced.get(g)) {
                 long[] l = f.load();
                 for (int i = 0; i < e; i++) out[g * e + i] += l[i];
             }
@@ -161,11 +160,10 @@ public final class M6Model {
 
     /** One bias update per balanced layer from a step's load (as {@link #routingLoad} lays it out, summed over ranks). */
     public void balanceRouting(double[] stepLoad) {
-        var groups = balanced;
         int e = config.moe().experts();
-        for (int g = 0; g < groups.size(); g++) {
-            groups.get(g).get(0).balance(java.util.Arrays.copyOfRange(stepLoad, g * e, (g + 1) * e));
-            for (MoeFfn f : groups.get(g)) f.resetLoad();
+        for (int g = 0; g < balanced.size(); g++) {
+            balanced.get(g).get(0).balance(java.util.Arrays.copyOfRange(stepLoad, g * e, (g + 1) * e));
+            for (MoeFfn f : balanced.get(g)) f.resetLoad();
         }
     }
 
