@@ -468,7 +468,7 @@ public final class Engine implements AutoCloseable {
      * ctx: the context the rows' forward ran with (its adapter applies to the output layer too).
      */
     private void next(Tensor h, List<Row> rows, ForwardContext ctx) {
-        Tensor logits = model.logits(h, ctx);                                                  // (R, V)
+        // The output layer runs over the slice each kind of row may choose from: a 512-code image row skips the text vocabulary.
         List<Request> text = new ArrayList<>(), codes = new ArrayList<>();
         List<Long> textRows = new ArrayList<>(), cond = new ArrayList<>(), uncond = new ArrayList<>();
         List<Float> g = new ArrayList<>();
@@ -479,8 +479,8 @@ public final class Engine implements AutoCloseable {
             else { codes.add(q.r); cond.add((long) i); uncond.add((long) i); g.add(1f); }
         }
         if (!text.isEmpty()) {
-            Tensor rowsOf = text.size() == rows.size() ? logits : logits.index_select(0, index(logits, textRows));  // all text: no gather
-            Tensor l = rowsOf.narrow(1, 0, textVocab);                                                             // (Bt, Vtext)
+            Tensor ht = text.size() == rows.size() ? h : h.index_select(0, index(h, textRows));      // all text: no gather
+            Tensor l = model.logits(ht, ctx, 0, textVocab);                                                        // (Bt, Vtext)
             Tensor allowed = l;
             long g0 = System.nanoTime();
             int constrained = (int) text.stream().filter(r -> r.state != null).count();
@@ -494,8 +494,8 @@ public final class Engine implements AutoCloseable {
             if (constrained > 0) stats.grammar(constrained, (g1 - g0) + (System.nanoTime() - g2));
         }
         if (!codes.isEmpty()) {
-            Tensor c = logits.index_select(0, index(logits, cond)).narrow(1, codeOffset, codebook);  // (Bc, K)
-            Tensor u = logits.index_select(0, index(logits, uncond)).narrow(1, codeOffset, codebook);
+            Tensor logits = model.logits(h, ctx, codeOffset, codebook);                            // (R, K)
+            Tensor c = logits.index_select(0, index(logits, cond)), u = logits.index_select(0, index(logits, uncond));  // (Bc, K)
             float[] gs = new float[g.size()];
             for (int i = 0; i < gs.length; i++) gs[i] = g.get(i);
             Tensor mixed = u.add(c.sub(u).mul(Devices.like(c, Tensors.floats(gs, gs.length, 1)).to(c.scalar_type())));

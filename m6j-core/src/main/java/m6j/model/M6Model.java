@@ -173,6 +173,11 @@ public final class M6Model {
     /** The same through ctx: an adapter on the (tied) token embedding changes the output layer too. */
     public Tensor logits(Tensor h, ForwardContext ctx) { return torch.linear(h, ctx.weight("tok", tok)); }
 
+    /** Logits of the vocabulary slice [from, from + len) only (R, len): decoding that may choose only text or only codes. */
+    public Tensor logits(Tensor h, ForwardContext ctx, long from, long len) {
+        return torch.linear(h, ctx.weight("tok", tok).narrow(0, from, len));
+    }
+
     public KvCache newCache(int batch, int maxLen) { return new KvCache(config, batch, maxLen, params.dtype(), params.device()); }
 
     /**
