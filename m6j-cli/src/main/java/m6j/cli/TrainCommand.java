@@ -55,7 +55,7 @@ public class TrainCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0.05") double weightDecay;
     @Option(names = "--clip", defaultValue = "1.0", description = "Gradient norm clip (0 = off).") double clip;
     @Option(names = "--seed", defaultValue = "1234") long seed;
-    @Option(names = "--checkpoint-every", defaultValue = "200") int checkpointEvery;
+    @Option(names = "--checkpoint-every", defaultValue = "200", description = "Checkpoint every N steps and at the end (0: only at the end; -1: never).") int checkpointEvery;
     @Option(names = "--keep", defaultValue = "3", description = "Checkpoints to keep.") int keep;
     @Option(names = "--mixture", defaultValue = TrainOptions.DEFAULT_MIXTURE,
             description = "Objective weights (itt, mtt, denoise, lm, t2i).") String mixture;
@@ -96,8 +96,8 @@ public class TrainCommand implements Callable<Integer> {
             return 1;
         }
         if (!cluster.leader()) return 0;
-        System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(), t.lastCheckpoint(),
-                run.resolve("metrics.jsonl"), run.resolve("loss.png"));
+        System.out.printf("m6j: trained to step %d; checkpoint %s; metrics %s; loss curve %s%n", t.step(),
+                t.lastCheckpoint() == null ? "none" : t.lastCheckpoint(), run.resolve("metrics.jsonl"), run.resolve("loss.png"));
         ObjectNode summary = Json.MAPPER.createObjectNode();
         summary.put("step", t.step());
         t.state().report(System.out, summary);

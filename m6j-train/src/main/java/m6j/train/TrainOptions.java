@@ -28,7 +28,7 @@ public record TrainOptions(Path corpus, Path runDir, int steps, int batchSize, i
         if (accum < 1) throw new IllegalArgumentException("--accum must be >= 1");
         if (lr <= 0 || minLr < 0 || minLr > lr) throw new IllegalArgumentException("need 0 <= --min-lr <= --lr and --lr > 0");
         if (warmup < 0 || clip < 0 || weightDecay < 0) throw new IllegalArgumentException("--warmup, --clip, --weight-decay must be >= 0");
-        if (checkpointEvery < 0 || keepCheckpoints < 1) throw new IllegalArgumentException("--checkpoint-every >= 0, keep >= 1");
+        if (checkpointEvery < -1 || keepCheckpoints < 1) throw new IllegalArgumentException("--checkpoint-every >= -1, keep >= 1");
         if (mixture == null || mixture.isEmpty() || mixture.values().stream().anyMatch(w -> w < 0)
                 || mixture.values().stream().mapToDouble(Double::doubleValue).sum() <= 0)
             throw new IllegalArgumentException("--mixture needs non-negative weights with a positive sum");

@@ -207,7 +207,10 @@ public final class Trainer {
 
     public Path lastCheckpoint() { return lastCheckpoint; }
 
-    /** Trains until step == until (at most o.steps()), checkpointing every checkpointEvery steps and at the end. */
+    /**
+     * Trains until step == until (at most o.steps()), checkpointing every checkpointEvery steps and at the end
+     * (checkpointEvery -1: never, not even at the end; a benchmark's state may not fit on the disk twice).
+     */
     public void run(int until) throws IOException {
         until = Math.min(until, o.steps());
         if (step >= until) return;
@@ -241,7 +244,7 @@ public final class Trainer {
                         until = step;
                     }
                 }
-                if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || last) {
+                if ((o.checkpointEvery() > 0 && step % o.checkpointEvery() == 0) || (last && o.checkpointEvery() >= 0)) {
                     metrics.flush();
                     String check = cluster.verifyReplicas(model);
                     if (!check.isEmpty()) log.println("m6j: step " + step + ": " + check);
@@ -259,6 +262,7 @@ public final class Trainer {
      */
     private StepRecord trainStep() {
         long t0 = System.nanoTime();
+        long[] io0 = Memory.ioBytes();
         cluster.beginStep(step);
         Objective ob = pick(Seeds.random(o.seed(), step, -1));
         int micros = o.accum() * cluster.world();
@@ -290,8 +294,9 @@ public final class Trainer {
         if (model.balancesRouting()) model.balanceRouting(cluster.sum(model.routingLoad()));
         double[] sums = {cluster.sum(loss) / micros, cluster.sum(aux) / micros, cluster.sum(tokens)};
         double ms = (System.nanoTime() - t0) / 1e6;
+        long[] io1 = Memory.ioBytes();
         return new StepRecord(step, ob.id(), sums[0], sums[1], lr, norm, (long) sums[2], ms,
-                sums[2] / (ms / 1000), Memory.rss());
+                sums[2] / (ms / 1000), Memory.rss(), io0[0] < 0 ? -1 : io1[0] - io0[0], io0[1] < 0 ? -1 : io1[1] - io0[1]);
     }
 
     /**
