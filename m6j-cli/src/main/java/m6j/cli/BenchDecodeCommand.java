@@ -167,12 +167,13 @@ public final class BenchDecodeCommand implements Callable<Integer> {
     /**
      * Matmul FLOPs of one decode step of one row whose new token sits at position pos (attending pos + 1 positions):
      * q/k/v and output projections, q.k and att.v, the FFN (MoE: router plus the k chosen experts and any shared
-     * ones) in every layer, and the output layer over the whole vocabulary (the engine computes all logits).
+     * ones) in every layer, and the output layer over the head tokens the row may choose from (the engine computes
+     * only those logits: the text vocabulary for text, the codes for an image).
      */
-    static double stepFlops(M6Config c, int pos) {
+    static double stepFlops(M6Config c, int pos, long head) {
         double d = c.dModel(), f = c.dFF();
         MoeConfig m = c.moe();
-        double flops = 2 * d * c.vocabSize();
+        double flops = 2 * d * head;
         for (int layer = 0; layer < c.nLayers(); layer++) {
             flops += 2 * d * 3 * d + 2 * d * d + 2 * 2 * d * (pos + 1.0);
             if (m.isMoeLayer(layer)) flops += 2 * d * m.experts() + (m.k() + m.sharedExperts()) * 4 * d * f;
@@ -211,7 +212,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             Run j = java.get(1).get(0);
             int p0 = prompt0;
             double flops = 0;
-            for (int i = 0; i < j.steps(); i++) flops += stepFlops(c, p0 + i);
+            for (int i = 0; i < j.steps(); i++) flops += stepFlops(c, p0 + i, c.vocabSize());
             flops /= Math.max(1, j.steps());
             double boundMs = flops / (gflops * 1e9) * 1e3;
             double jms = median(java.get(1).stream().mapToDouble(Run::msPerStep).toArray());

@@ -46,7 +46,7 @@ public final class BenchImagineCommand implements Callable<Integer> {
             M6Config c = l.model().config;
             // Mean FLOPs of one row's decode step over the positions the codes take (after the prompt).
             double rowFlops = 0;
-            for (int i = 0; i < im.vocab.codes(); i++) rowFlops += BenchDecodeCommand.stepFlops(c, im.vocab.promptLen() + i);
+            for (int i = 0; i < im.vocab.codes(); i++) rowFlops += BenchDecodeCommand.stepFlops(c, im.vocab.promptLen() + i, im.vocab.codebookSize());
             rowFlops /= im.vocab.codes();
             System.out.printf("m6j bench imagine: %s, %d codes per image, %d threads, up to %d KV rows per step, matmul %.0f GFLOP/s (this run)%n",
                     model.model, im.vocab.codes(), torch.get_num_threads(), engine.options().maxBatch(), gflops);
