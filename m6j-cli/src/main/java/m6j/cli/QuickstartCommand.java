@@ -29,7 +29,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "quickstart", mixinStandardHelpOptions = true,
-        description = "Build a corpus, train the tiny MoE preset, evaluate it and show captions and generations (about 800/R minutes, R: the matmul GFLOP/s it measures and prints first). Re-running continues where it stopped.")
+        description = "Build a corpus, train the tiny MoE preset, evaluate it and show captions and generations (about 2 + 650/R minutes, R: the matmul GFLOP/s it measures and prints first). Re-running continues where it stopped.")
 public final class QuickstartCommand implements Callable<Integer> {
     @Mixin Common common;
 
@@ -107,13 +107,14 @@ public final class QuickstartCommand implements Callable<Integer> {
     }
 
     /**
-     * The quickstart's time (corpus, training, evaluation; build excluded) in GFLOP/s-minutes: it scales with the
-     * inverse of the matmul rate R. Fitted to the measured runs in docs/BENCHMARKS.md ("Quickstart"): a fixed part
-     * (corpus, tokenizer, evaluation, samples) and a part per training step of MIXTURE.
+     * The quickstart's time (corpus, training, evaluation; build excluded) in minutes: a part per training step that
+     * scales with the inverse of the matmul rate R, in GFLOP/s-minutes, and a fixed part. Fitted to two measured runs
+     * of the default (docs/BENCHMARKS.md, "Quickstart"): 11.3 min at R = 69 (one throttled core) and 5.2 min at R = 196
+     * (2 threads, whose small matmuls gain less than the 1024^3 one).
      */
-    static final double FIXED_WORK = 65, STEP_WORK = 0.455;
+    static final double STEP_WORK = 0.406, FIXED_MINUTES = 1.9;
 
-    static double expectedMinutes(double gflops, int steps) { return (FIXED_WORK + STEP_WORK * steps) / gflops; }
+    static double expectedMinutes(double gflops, int steps) { return FIXED_MINUTES + STEP_WORK * steps / gflops; }
 
     /** The repository root (set by ./m6j), for the committed sample. */
     static Path home() { return Path.of(System.getProperty("m6j.home", ".")); }
