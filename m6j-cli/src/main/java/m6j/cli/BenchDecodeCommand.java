@@ -145,7 +145,8 @@ public final class BenchDecodeCommand implements Callable<Integer> {
         List<Request> reqs = new ArrayList<>();
         for (int i = 0; i < PROMPTS.length; i++) reqs.add(Request.text(i, e.prompt(PROMPTS[i]), null, newTokens, Sampling.greedy()));
         List<int[]> out = new ArrayList<>();
-        for (Event.Done d : e.run(reqs)) if (d.finish().equals("length")) out.add(e.prompt(PROMPTS[d.index()]));
+        // "length" also ends a row at the model's context: only rows that made all newTokens count.
+        for (Event.Done d : e.run(reqs)) if (d.finish().equals("length") && d.ids().length == newTokens) out.add(e.prompt(PROMPTS[d.index()]));
         if (out.isEmpty()) for (String p : PROMPTS) out.add(e.prompt(p));
         System.err.printf("bench decode: %d of %d prompts decode %d tokens without an EOS; those are used%n", out.size(), PROMPTS.length, newTokens);
         return out;
