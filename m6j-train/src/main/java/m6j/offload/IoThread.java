@@ -12,13 +12,20 @@ import java.util.concurrent.Future;
  * touches no state of its own beyond the last queued write-back.
  */
 final class IoThread {
-    private final ExecutorService exec = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "m6j-offload-io");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService exec;
     private Future<?> pending;
     private long waitNs;
+
+    IoThread() { this("m6j-offload-io"); }
+
+    /** A second such thread under its own name (the streaming optimizer's reader). */
+    IoThread(String name) {
+        exec = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
 
     /** Queues c (a prefetch): its result is there to get later. */
     <T> Future<T> submit(Callable<T> c) { return exec.submit(c); }

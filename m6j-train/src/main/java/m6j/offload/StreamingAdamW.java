@@ -9,8 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
@@ -26,7 +24,7 @@ final class StreamingAdamW {
     private final Tiers tiers;
     private final IoThread io;
     private final GradCollector grads;
-    private final ExecutorService reader;         // null: no overlap
+    private final IoThread reader;                // null: no overlap
     private long ns;
 
     StreamingAdamW(UnitIndex index, Tiers tiers, IoThread io, GradCollector grads) {
@@ -34,11 +32,7 @@ final class StreamingAdamW {
         this.tiers = tiers;
         this.io = io;
         this.grads = grads;
-        reader = "0".equals(System.getenv("M6J_OFFLOAD_OVERLAP")) ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "m6j-offload-read");
-            t.setDaemon(true);
-            return t;
-        });
+        reader = "0".equals(System.getenv("M6J_OFFLOAD_OVERLAP")) ? null : new IoThread("m6j-offload-read");
     }
 
     /**
