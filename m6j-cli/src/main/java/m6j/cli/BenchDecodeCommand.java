@@ -235,7 +235,7 @@ public final class BenchDecodeCommand implements Callable<Integer> {
             }
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         double[] x = v.clone();
         Arrays.sort(x);
         return x.length % 2 == 1 ? x[x.length / 2] : (x[x.length / 2 - 1] + x[x.length / 2]) / 2;

@@ -63,21 +63,15 @@ public final class BenchImagineCommand implements Callable<Integer> {
                     ms[r] = step[1] / 1e6 / Math.max(1, step[0]);
                     rows[r] = step[2] / (double) Math.max(1, step[0]);
                 }
-                double med = median(t), stepMs = median(ms), meanRows = median(rows);
+                double med = BenchDecodeCommand.median(t), stepMs = BenchDecodeCommand.median(ms), meanRows = BenchDecodeCommand.median(rows);
                 double boundMs = meanRows * rowFlops / (gflops * 1e9) * 1e3;
                 System.out.printf("guidance %.1f (%s): %.1f images/s, %.0f code tokens/s (median of %d runs of %d images, %.2f s each, %.2f s of it the VQGAN decoder)%n",
-                        g, g == 1.0 ? "one row per image" : "two rows per image", n / med, n * im.vocab.codes() / med, repeats, n, med, median(draw));
+                        g, g == 1.0 ? "one row per image" : "two rows per image", n / med, n * im.vocab.codes() / med, repeats, n, med, BenchDecodeCommand.median(draw));
                 System.out.printf("   decode step: %.2f ms for %.0f rows; FLOP bound %.2f ms (%.1f MFLOP per row at this rate): %.1fx the bound%n",
                         stepMs, meanRows, boundMs, rowFlops / 1e6, stepMs / boundMs);
             }
             System.out.println("peak RSS " + Memory.mib(Memory.peakRss()));
         }
         return 0;
-    }
-
-    private static double median(double[] v) {
-        double[] s = v.clone();
-        Arrays.sort(s);
-        return s[s.length / 2];
     }
 }
